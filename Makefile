@@ -1,0 +1,51 @@
+# Math Guide: two commands on a fresh machine.
+#   make book  - build the static site into _build/html (strict: any warning fails)
+#   make test  - unit and property tests, every chapter cell by cell (nbval), then the strict build
+# Both create .venv and install requirements.txt first when needed.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Parallel pytest workers; --dist loadfile keeps one chapter's cells in one kernel.
+PYTEST_WORKERS ?= 2
+
+.PHONY: book test pytest serve lab clean venv
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# pip runs from the repository root so that `-e .` in requirements.txt means this repository.
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+book: $(STAMP)
+	rm -rf _build
+	$(BIN)/jupyter-book build . --all -W -n --keep-going
+	@echo "Built: _build/html/index.html"
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
+
+# The book is built first so that the offline-HTML test checks the pages of this very run.
+test: book
+	MATHGUIDE_REQUIRE_BUILD=1 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
+
+serve: $(STAMP)
+	test -f _build/html/index.html || $(MAKE) book
+	@echo "Serving the book on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
+	$(BIN)/python -m http.server $(PORT) --bind $(HOST) --directory _build/html
+
+lab: $(STAMP)
+	$(BIN)/python -m pip install --quiet -r requirements-lab.txt
+	$(BIN)/jupyter lab --ServerApp.ip=$(HOST) chapters
+
+clean:
+	rm -rf _build .pytest_cache .hypothesis
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +

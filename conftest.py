@@ -1,0 +1,102 @@
+"""Run every chapter of the book as a test: one pytest item per code cell.
+
+Chapters are MyST Markdown notebooks (``chapters/**/*.md`` with a jupytext header). nbval only collects
+``.ipynb`` files, so this plugin hands nbval a notebook read by jupytext instead. Each chapter gets one
+kernel (from the current environment), its cells run in order in the chapter's folder, and a failing
+cell is reported as ``chapters/<part>/<topic>.md:<line>`` with the cell's source and traceback.
+
+nbval compares no outputs for these notebooks (they store none): a chapter's claims are checked by the
+``assert`` statements in its cells.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import jupytext
+import pytest
+from nbval.plugin import IPyNbCell, IPyNbFile, find_metadata_tags
+
+CHAPTERS_DIR = "chapters"
+CELL_TIMEOUT_SECONDS = 120.0
+_CODE_CELL_FENCE = re.compile(r"^(`{3,}|~{3,})\s*\{code-cell\}")
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def _is_chapter_notebook(path: Path, rootpath: Path) -> bool:
+    """A MyST notebook under ``chapters/``: a ``.md`` with a jupytext MyST header."""
+    if path.suffix != ".md":
+        return False
+    try:
+        relative = path.relative_to(rootpath)
+    except ValueError:
+        return False
+    if not relative.parts or relative.parts[0] != CHAPTERS_DIR:
+        return False
+    head = path.read_text(encoding="utf-8")[:2000]
+    return head.startswith("---") and "format_name: myst" in head
+
+
+def _code_cell_lines(path: Path) -> list[int]:
+    """1-based line numbers of the ``{code-cell}`` fences, in the order jupytext reads the cells."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [number for number, line in enumerate(lines, start=1) if _CODE_CELL_FENCE.match(line)]
+
+
+class MarkdownNotebookCell(IPyNbCell):
+    """A code cell of a MyST chapter; failures name the chapter file and the cell's line."""
+
+    # Items are created as IPyNbCell and re-classed after construction: nbval's constructor calls
+    # ``super(IPyNbCell, self).__init__``, which a subclass's ``from_parent`` would recurse through.
+
+    @property
+    def source_line(self) -> int:
+        return self.parent.cell_lines[self.cell_num]
+
+    def repr_failure(self, excinfo):  # noqa: D102 - pytest hook
+        where = f"{self.parent.relative_path}:{self.source_line} (code cell {self.cell_num})"
+        message = super().repr_failure(excinfo)
+        return f"{where}\n{_ANSI_ESCAPE.sub('', str(message))}"
+
+    def reportinfo(self):  # noqa: D102 - pytest hook
+        return self.path, self.source_line - 1, f"{self.parent.relative_path}:{self.source_line}"
+
+
+class MarkdownNotebookFile(IPyNbFile):
+    """A MyST Markdown chapter, read with jupytext and executed by nbval."""
+
+    def collect(self):
+        path = Path(self.path)
+        self.relative_path = path.relative_to(self.config.rootpath).as_posix()
+        self.cell_lines = _code_cell_lines(path)
+        self.nb = jupytext.read(path, fmt="md:myst")
+        code_cells = [cell for cell in self.nb.cells if cell.cell_type == "code"]
+        if len(code_cells) != len(self.cell_lines):
+            raise pytest.UsageError(
+                f"{self.relative_path}: jupytext read {len(code_cells)} code cells but the file has "
+                f"{len(self.cell_lines)} {{code-cell}} fences"
+            )
+        for number, cell in enumerate(code_cells):
+            # Tags such as `raises-exception` or `skip-execution`-style nbval tags still apply.
+            options = defaultdict(bool, find_metadata_tags(cell.metadata))
+            options["check"] = False  # no stored outputs: claims are checked by asserts
+            item = IPyNbCell.from_parent(
+                self, name=f"Cell {number} (line {self.cell_lines[number]})", cell_num=number, cell=cell, options=options
+            )
+            item.__class__ = MarkdownNotebookCell
+            yield item
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Chapters run in a kernel of this environment with a bounded time per cell; set here so that
+    # plain `pytest` needs no flags.
+    config.option.nbval_current_env = True
+    config.option.nbval_cell_timeout = CELL_TIMEOUT_SECONDS
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector):
+    if _is_chapter_notebook(file_path, parent.config.rootpath):
+        return MarkdownNotebookFile.from_parent(parent, path=file_path)
+    return None

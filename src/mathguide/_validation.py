@@ -1,0 +1,54 @@
+"""Argument checks shared by the library: each raises a message that names the argument."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def as_float_array(value, name: str, *, allow_inf: bool = False) -> np.ndarray:
+    """Return ``value`` as a floating-point array, checked for NaN (and infinities).
+
+    The result may share memory with ``value``: callers must not write into it.
+
+    Integer and boolean input is promoted to float64; float32 and float64 keep their precision.
+    NaN is always rejected; infinities only when ``allow_inf`` is false.
+    """
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be array-like of real numbers, got {type(value).__name__}")
+    array = np.asarray(value)
+    if array.dtype == object or np.iscomplexobj(array) or not (
+        np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.bool_)
+    ):
+        raise TypeError(f"{name} must be array-like of real numbers, got dtype {array.dtype}")
+    if not np.issubdtype(array.dtype, np.floating):
+        array = array.astype(np.float64)
+    if np.isnan(array).any():
+        raise ValueError(f"{name} must not contain NaN")
+    if not allow_inf and np.isinf(array).any():
+        raise ValueError(f"{name} must be finite, got an infinite entry")
+    return array
+
+
+def check_positive_int(value, name: str) -> int:
+    """Return ``value`` as an ``int`` after checking that it is a positive whole number."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a positive integer, got {value!r}")
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value}")
+    return int(value)
+
+
+def as_generator(rng) -> np.random.Generator:
+    """Normalise ``rng`` (a ``numpy.random.Generator`` or an integer seed) to a Generator.
+
+    ``None`` is refused: every random function of the book is reproducible by construction.
+    """
+    if rng is None:
+        raise TypeError("rng must be a numpy.random.Generator or an integer seed, got None")
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, bool) or not isinstance(rng, (numbers.Integral, np.random.SeedSequence)):
+        raise TypeError(f"rng must be a numpy.random.Generator or an integer seed, got {rng!r}")
+    return np.random.default_rng(rng)
