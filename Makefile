@@ -23,6 +23,8 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# pip runs from the repository root so that `-e .` in requirements.txt means this repository.
 	$(BIN)/python -m pip install --quiet -r requirements.txt
+	# Build matplotlib's font cache now, so that its one-time notice never lands in a chapter's stderr.
+	$(BIN)/python -c 'import matplotlib.pyplot'
 	touch $(STAMP)
 
 book: $(STAMP)
