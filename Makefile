@@ -13,6 +13,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # Parallel pytest workers; --dist loadfile keeps one chapter's cells in one kernel.
 PYTEST_WORKERS ?= 2
+# JupyterLab refuses to run as root unless told to (containers often run as root).
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: book test pytest serve lab clean venv
 
@@ -46,7 +48,7 @@ serve: $(STAMP)
 
 lab: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r requirements-lab.txt
-	$(BIN)/jupyter lab --ServerApp.ip=$(HOST) chapters
+	$(BIN)/jupyter lab --ServerApp.ip=$(HOST) $(LAB_ARGS) chapters
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis
