@@ -1,0 +1,207 @@
+"""Low-rank approximation: truncated SVD (Eckart–Young–Mirsky) and randomized SVD (Halko–Martinsson–Tropp).
+
+See the chapter ``chapters/linalg/pseudo-inverse.md``.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import NamedTuple
+
+import numpy as np
+
+from mathguide._validation import as_float_array, as_generator
+
+__all__ = ["TruncatedSVD", "randomized_range_finder", "randomized_svd", "truncated_svd"]
+
+
+class TruncatedSVD(NamedTuple):
+    """A rank-``k`` factorisation ``u @ diag(s) @ vt`` (``u`` and ``vt`` with orthonormal columns/rows)."""
+
+    u: np.ndarray  # (..., m, k)
+    s: np.ndarray  # (..., k), non-increasing, non-negative
+    vt: np.ndarray  # (..., k, n)
+
+
+def _as_matrices(a, name: str) -> np.ndarray:
+    array = as_float_array(a, name)
+    if array.ndim < 2:
+        raise ValueError(f"{name} must have at least 2 dimensions (..., m, n), got shape {array.shape}")
+    return array
+
+
+def _check_int(value, name: str, *, low: int, high: int | None = None) -> int:
+    """A whole number in [low, high], with messages that name the argument."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < low or (high is not None and value > high):
+        bounds = f">= {low}" if high is None else f"between {low} and {high}"
+        raise ValueError(f"{name} must be {bounds}, got {value}")
+    return int(value)
+
+
+def truncated_svd(a, k: int) -> TruncatedSVD:
+    r"""The best rank-``k`` approximation :math:`A_k = U_k \Sigma_k V_k^\top` (Eckart–Young–Mirsky).
+
+    Keeps the ``k`` largest singular triplets of a full SVD. By the Eckart–Young–Mirsky theorem,
+    :math:`A_k` minimises :math:`\|A - X\|` over matrices of rank at most ``k`` in the spectral norm
+    (error :math:`\sigma_{k+1}`) and in the Frobenius norm (error
+    :math:`(\sum_{j>k} \sigma_j^2)^{1/2}`).
+
+    Parameters
+    ----------
+    a : array_like of shape (..., m, n)
+        Finite real matrices.
+    k : int
+        Target rank, ``0 <= k <= min(m, n)`` (``k = 0`` gives empty factors: the zero matrix).
+
+    Returns
+    -------
+    TruncatedSVD
+        ``u`` of shape (..., m, k), ``s`` of shape (..., k), ``vt`` of shape (..., k, n).
+
+    Raises
+    ------
+    TypeError
+        If ``k`` is not an integer.
+    ValueError
+        If ``a`` is not a finite stack of matrices or ``k`` is out of range.
+
+    Notes
+    -----
+    Cost: a full thin SVD, :math:`O(m n \min(m, n))`, whatever ``k``; see :func:`randomized_svd`
+    for a cheaper approximation when ``k`` is small. Ties :math:`\sigma_k = \sigma_{k+1}` make
+    :math:`A_k` non-unique; the optimal error is unaffected.
+
+    References
+    ----------
+    Eckart and Young (1936); Golub and Van Loan, *Matrix Computations*, 4th ed., §2.4.8 (2013).
+
+    See the chapter ``chapters/linalg/pseudo-inverse.md``.
+    """
+    a = _as_matrices(a, "a")
+    m, n = a.shape[-2:]
+    k = _check_int(k, "k", low=0, high=min(m, n))
+    u, s, vt = np.linalg.svd(a, full_matrices=False)
+    return TruncatedSVD(u[..., :, :k], s[..., :k], vt[..., :k, :])
+
+
+def _orthonormal_basis(y: np.ndarray) -> np.ndarray:
+    """An orthonormal basis (Householder QR, batched) for the columns of ``y``."""
+    return np.linalg.qr(y, mode="reduced").Q
+
+
+def randomized_range_finder(a, size: int, *, power_iterations: int = 2, rng) -> np.ndarray:
+    r"""An orthonormal :math:`Q` (``size`` columns) with :math:`Q Q^\top A \approx A`, by random sampling.
+
+    Draws a Gaussian test matrix :math:`\Omega \in \R^{n \times \ell}` (``\ell = size``), forms
+    :math:`Y = (A A^\top)^q A \Omega` and returns an orthonormal basis of its columns.
+
+    Parameters
+    ----------
+    a : array_like of shape (..., m, n)
+        Finite real matrices.
+    size : int
+        Number of columns :math:`\ell` of :math:`Q`, ``0 <= size <= min(m, n)``.
+    power_iterations : int, default 2
+        The exponent :math:`q \ge 0` of the power scheme.
+    rng : numpy.random.Generator or int
+        Source of the Gaussian test matrix.
+
+    Returns
+    -------
+    ndarray of shape (..., m, size)
+        Orthonormal columns.
+
+    Raises
+    ------
+    TypeError
+        If ``size`` or ``power_iterations`` is not an integer, or ``rng`` is not a generator/seed.
+    ValueError
+        If ``a`` is not a finite stack of matrices or an integer is out of range.
+
+    Notes
+    -----
+    Cost: :math:`(2q + 1)` products of :math:`A` or :math:`A^\top` with an :math:`\ell`-column block
+    plus :math:`O((m + n)\ell^2)` for the QR factorisations. Stability: the block is re-orthonormalised
+    after every product with :math:`A` or :math:`A^\top` (Halko et al., Algorithm 4.4); without it
+    the columns of :math:`(A A^\top)^q A \Omega` all align with the top singular vector in floating
+    point and the information about the others is rounded away.
+
+    References
+    ----------
+    Halko, Martinsson and Tropp, "Finding structure with randomness", SIAM Review 53 (2011),
+    Algorithms 4.1 and 4.4.
+
+    See the chapter ``chapters/linalg/pseudo-inverse.md``.
+    """
+    a = _as_matrices(a, "a")
+    m, n = a.shape[-2:]
+    size = _check_int(size, "size", low=0, high=min(m, n))
+    power_iterations = _check_int(power_iterations, "power_iterations", low=0)
+    rng = as_generator(rng)
+    omega = rng.standard_normal((*a.shape[:-2], n, size)).astype(a.dtype, copy=False)
+    at = np.swapaxes(a, -1, -2)
+    q = _orthonormal_basis(a @ omega)
+    for _ in range(power_iterations):
+        # Orthonormalise after each product (subspace iteration) to keep the small directions.
+        q = _orthonormal_basis(a @ _orthonormal_basis(at @ q))
+    return q
+
+
+def randomized_svd(a, k: int, *, oversample: int = 10, power_iterations: int = 2, rng) -> TruncatedSVD:
+    r"""Approximate rank-``k`` SVD by a randomized range finder (Halko–Martinsson–Tropp).
+
+    Finds an orthonormal :math:`Q` with :math:`\ell = \min(k + p, m, n)` columns
+    (:func:`randomized_range_finder`, oversampling :math:`p`), computes the small SVD
+    :math:`Q^\top A = \tilde U \Sigma V^\top` and returns the leading ``k`` triplets of
+    :math:`(Q \tilde U) \Sigma V^\top`.
+
+    Parameters
+    ----------
+    a : array_like of shape (..., m, n)
+        Finite real matrices.
+    k : int
+        Target rank, ``0 <= k <= min(m, n)``.
+    oversample : int, default 10
+        Extra sample columns :math:`p \ge 0`.
+    power_iterations : int, default 2
+        Power-scheme exponent :math:`q \ge 0`.
+    rng : numpy.random.Generator or int
+        Source of the Gaussian test matrix.
+
+    Returns
+    -------
+    TruncatedSVD
+        ``u`` (..., m, k), ``s`` (..., k), ``vt`` (..., k, n).
+
+    Raises
+    ------
+    TypeError
+        If an integer argument is not an integer or ``rng`` is not a generator/seed.
+    ValueError
+        If ``a`` is not a finite stack of matrices or an integer is out of range.
+
+    Notes
+    -----
+    Cost: :math:`O(m n \ell (2q + 1))` for the products plus :math:`O((m + n)\ell^2)`, against
+    :math:`O(m n \min(m, n))` for :func:`truncated_svd`. The error satisfies
+    :math:`\|A - U_k \Sigma_k V_k^\top\| \le \sigma_{k+1} + \|A - Q Q^\top A\|`, and the second term
+    is bounded in expectation by Halko et al., Theorem 10.6 (for :math:`q = 0`).
+
+    References
+    ----------
+    Halko, Martinsson and Tropp, "Finding structure with randomness", SIAM Review 53 (2011),
+    Algorithm 5.1.
+
+    See the chapter ``chapters/linalg/pseudo-inverse.md``.
+    """
+    a = _as_matrices(a, "a")
+    m, n = a.shape[-2:]
+    k = _check_int(k, "k", low=0, high=min(m, n))
+    oversample = _check_int(oversample, "oversample", low=0)
+    size = min(k + oversample, m, n)
+    q = randomized_range_finder(a, size, power_iterations=power_iterations, rng=rng)
+    # The small (l x n) problem: an exact SVD of Q^T A, then lift the left factor back with Q.
+    u_small, s, vt = np.linalg.svd(np.swapaxes(q, -1, -2) @ a, full_matrices=False)
+    return TruncatedSVD((q @ u_small)[..., :, :k], s[..., :k], vt[..., :k, :])
