@@ -13,6 +13,11 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # Parallel pytest workers; --dist loadfile keeps one chapter's cells in one kernel.
 PYTEST_WORKERS ?= 2
+# One BLAS thread per process: the chapters do many small matrix operations, and with two pytest
+# workers (or a loaded machine) threaded OpenBLAS oversubscribes the cores and runs several times
+# slower. The benchmarks in benchmarks/ are run by hand, with the library defaults.
+export OPENBLAS_NUM_THREADS ?= 1
+export OMP_NUM_THREADS ?= 1
 # JupyterLab refuses to run as root unless told to (containers often run as root).
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 
