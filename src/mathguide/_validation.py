@@ -52,3 +52,20 @@ def as_generator(rng) -> np.random.Generator:
     if isinstance(rng, bool) or not isinstance(rng, (numbers.Integral, np.random.SeedSequence)):
         raise TypeError(f"rng must be a numpy.random.Generator or an integer seed, got {rng!r}")
     return np.random.default_rng(rng)
+
+
+def check_axis(axis, ndim: int) -> int:
+    """Return ``axis`` as a non-negative index into an array of ``ndim`` dimensions."""
+    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+        raise TypeError(f"axis must be an integer, got {axis!r}")
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"axis {axis} is out of range for an input with {ndim} dimension(s)")
+    return int(axis) % ndim
+
+
+def as_matrix_stack(value, name: str) -> np.ndarray:
+    """``value`` as a finite float array of shape ``(..., m, n)``: one matrix or a stack of them."""
+    array = as_float_array(value, name)
+    if array.ndim < 2:
+        raise ValueError(f"{name} must have at least 2 dimensions (..., m, n), got shape {array.shape}")
+    return array

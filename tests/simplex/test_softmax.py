@@ -174,7 +174,7 @@ def test_empty_batch_axis_is_fine():
 
 
 def test_axis_and_temperature_validation():
-    with pytest.raises(ValueError, match="axis 2 is out of bounds"):
+    with pytest.raises(ValueError, match="axis 2 is out of range"):
         softmax(np.zeros((2, 2)), axis=2)
     with pytest.raises(TypeError, match="axis must be an integer"):
         softmax(np.zeros((2, 2)), axis=1.0)

@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mathguide._validation import as_float_array, as_generator
+from mathguide._validation import as_generator, as_matrix_stack
 
 __all__ = ["TruncatedSVD", "randomized_range_finder", "randomized_svd", "truncated_svd"]
 
@@ -21,13 +21,6 @@ class TruncatedSVD(NamedTuple):
     u: np.ndarray  # (..., m, k)
     s: np.ndarray  # (..., k), non-increasing, non-negative
     vt: np.ndarray  # (..., k, n)
-
-
-def _as_matrices(a, name: str) -> np.ndarray:
-    array = as_float_array(a, name)
-    if array.ndim < 2:
-        raise ValueError(f"{name} must have at least 2 dimensions (..., m, n), got shape {array.shape}")
-    return array
 
 
 def _check_int(value, name: str, *, low: int, high: int | None = None) -> int:
@@ -79,7 +72,7 @@ def truncated_svd(a, k: int) -> TruncatedSVD:
 
     See the chapter ``chapters/linalg/pseudo-inverse.md``.
     """
-    a = _as_matrices(a, "a")
+    a = as_matrix_stack(a, "a")
     m, n = a.shape[-2:]
     k = _check_int(k, "k", low=0, high=min(m, n))
     u, s, vt = np.linalg.svd(a, full_matrices=False)
@@ -135,7 +128,7 @@ def randomized_range_finder(a, size: int, *, power_iterations: int = 2, rng) -> 
 
     See the chapter ``chapters/linalg/pseudo-inverse.md``.
     """
-    a = _as_matrices(a, "a")
+    a = as_matrix_stack(a, "a")
     m, n = a.shape[-2:]
     size = _check_int(size, "size", low=0, high=min(m, n))
     power_iterations = _check_int(power_iterations, "power_iterations", low=0)
@@ -196,7 +189,7 @@ def randomized_svd(a, k: int, *, oversample: int = 10, power_iterations: int = 2
 
     See the chapter ``chapters/linalg/pseudo-inverse.md``.
     """
-    a = _as_matrices(a, "a")
+    a = as_matrix_stack(a, "a")
     m, n = a.shape[-2:]
     k = _check_int(k, "k", low=0, high=min(m, n))
     oversample = _check_int(oversample, "oversample", low=0)

@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mathguide._validation import as_float_array
+from mathguide._validation import as_float_array, as_matrix_stack
 
 __all__ = [
     "PenroseResiduals",
@@ -29,14 +29,6 @@ class PenroseResiduals(NamedTuple):
     xax: np.ndarray  # ||X A X - X||_F / ||X||_F
     ax_symmetric: np.ndarray  # ||(A X)^T - A X||_F / ||A X||_F
     xa_symmetric: np.ndarray  # ||(X A)^T - X A||_F / ||X A||_F
-
-
-def _as_matrices(a, name: str) -> np.ndarray:
-    """``a`` as a finite float array of shape (..., m, n)."""
-    array = as_float_array(a, name)
-    if array.ndim < 2:
-        raise ValueError(f"{name} must have at least 2 dimensions (..., m, n), got shape {array.shape}")
-    return array
 
 
 def _transpose(a: np.ndarray) -> np.ndarray:
@@ -96,7 +88,7 @@ def pinv_normal_equations(a) -> np.ndarray:
 
     See the chapter ``chapters/linalg/pseudo-inverse.md``.
     """
-    a = _as_matrices(a, "a")
+    a = as_matrix_stack(a, "a")
     m, n = a.shape[-2:]
     at = _transpose(a)
     if m >= n:
@@ -148,7 +140,7 @@ def pinv_tikhonov(a, eps: float) -> np.ndarray:
 
     See the chapter ``chapters/linalg/pseudo-inverse.md``.
     """
-    a = _as_matrices(a, "a")
+    a = as_matrix_stack(a, "a")
     if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
         raise TypeError(f"eps must be a real number, got {eps!r}")
     if not (np.isfinite(eps) and eps > 0):
@@ -206,7 +198,7 @@ def pinv_svd(a, *, rtol=None) -> np.ndarray:
 
     See the chapter ``chapters/linalg/pseudo-inverse.md``.
     """
-    a = _as_matrices(a, "a")
+    a = as_matrix_stack(a, "a")
     m, n = a.shape[-2:]
     rtol = _check_rtol(rtol, m, n, a.dtype)
     u, s, vt = np.linalg.svd(a, full_matrices=False)
@@ -249,7 +241,7 @@ def lstsq_min_norm(a, b, *, rtol=None) -> np.ndarray:
 
     See the chapter ``chapters/linalg/pseudo-inverse.md``.
     """
-    a = _as_matrices(a, "a")
+    a = as_matrix_stack(a, "a")
     b = as_float_array(b, "b")
     m, n = a.shape[-2:]
     vector = b.ndim == 1
@@ -305,8 +297,8 @@ def penrose_residuals(a, x) -> PenroseResiduals:
 
     See the chapter ``chapters/linalg/pseudo-inverse.md``.
     """
-    a = _as_matrices(a, "a")
-    x = _as_matrices(x, "x")
+    a = as_matrix_stack(a, "a")
+    x = as_matrix_stack(x, "x")
     if x.shape[-2:] != a.shape[-2:][::-1]:
         raise ValueError(f"x must have shape (..., n, m) for a of shape (..., m, n); got a {a.shape}, x {x.shape}")
     ax = a @ x

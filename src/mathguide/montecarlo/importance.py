@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import optimize, special
 
-from mathguide._validation import as_float_array, as_generator, check_positive_int
+from mathguide._validation import as_float_array, as_generator, check_axis, check_positive_int
 
 __all__ = [
     "ImportanceSamplingResult",
@@ -55,21 +55,12 @@ class ImportanceSamplingResult(NamedTuple):
     ess: float | np.ndarray
 
 
-def _check_axis(axis, ndim: int) -> int:
-    """Return ``axis`` as a non-negative index into an array of ``ndim`` dimensions."""
-    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
-        raise TypeError(f"axis must be an integer, got {axis!r}")
-    if not -ndim <= axis < ndim:
-        raise ValueError(f"axis {axis} is out of range for an input with {ndim} dimension(s)")
-    return int(axis) % ndim
-
-
 def _log_weights_last(log_weights, axis) -> np.ndarray:
     """Validate log-weights (``-inf`` allowed, ``+inf``/NaN not) and move ``axis`` last."""
     lw = as_float_array(log_weights, "log_weights", allow_inf=True)
     if lw.ndim == 0:
         raise ValueError("log_weights must have at least one dimension, got a scalar")
-    axis = _check_axis(axis, lw.ndim)
+    axis = check_axis(axis, lw.ndim)
     if np.isposinf(lw).any():
         raise ValueError("log_weights must not contain +inf (an infinite importance weight)")
     lw = np.moveaxis(lw, axis, -1)
@@ -213,7 +204,7 @@ def estimate_from_log_weights(
             f"log_weights and values must have the same shape, got {lw_in.shape} and {fx_in.shape}"
         )
     lw = _log_weights_last(lw_in, axis)
-    fx = np.moveaxis(fx_in, _check_axis(axis, fx_in.ndim), -1)
+    fx = np.moveaxis(fx_in, check_axis(axis, fx_in.ndim), -1)
     n = lw.shape[-1]
     s, m = _scaled_weights(lw)
     ess = effective_sample_size(lw, axis=-1)

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mathguide._validation import as_float_array, as_generator, check_positive_int
+from mathguide._validation import as_float_array, as_generator, check_axis, check_positive_int
 
 __all__ = [
     "k1",
@@ -429,14 +429,6 @@ def bregman_estimator(log_ratio, f: Callable[[np.ndarray], np.ndarray], f_prime_
     return np.asarray(f(r)) - f_prime_at_1 * (r - 1)
 
 
-def _check_axis(axis, ndim: int) -> int:
-    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
-        raise TypeError(f"axis must be an integer or None, got {axis!r}")
-    if not -ndim <= axis < ndim:
-        raise ValueError(f"axis {axis} is out of range for parameters with {ndim} dimension(s)")
-    return int(axis)
-
-
 def kl_gaussian(mu_q, sigma_q, mu_p, sigma_p, *, axis: int | None = None) -> np.ndarray:
     r"""Closed-form :math:`\KL(q \Vert p)` between normal distributions (scalar or diagonal).
 
@@ -504,7 +496,7 @@ def kl_gaussian(mu_q, sigma_q, mu_p, sigma_p, *, axis: int | None = None) -> np.
             f"{np.shape(mu_q)}, {np.shape(sigma_q)}, {np.shape(mu_p)}, {np.shape(sigma_p)}"
         ) from None
     if axis is not None:
-        axis = _check_axis(axis, mq.ndim)
+        axis = check_axis(axis, mq.ndim)
     log_t = 2 * (np.log(sq) - np.log(sp))  # log of the variance ratio, without forming it
     with np.errstate(over="ignore"):  # a gap or a ratio beyond the float range: the value is inf
         gap = (mq - mp) / sp

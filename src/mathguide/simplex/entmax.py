@@ -9,7 +9,8 @@ import numbers
 
 import numpy as np
 
-from mathguide.simplex.sparsemax import _output_and_grad, _scores_last, _threshold_by_sorting
+from mathguide.simplex._scores import scores_last
+from mathguide.simplex.sparsemax import _output_and_grad, _threshold_by_sorting
 
 __all__ = [
     "entmax15",
@@ -109,7 +110,7 @@ def entmax15(x, axis: int = -1) -> np.ndarray:
 
     See the chapter ``chapters/simplex/sparsemax-entmax.md``.
     """
-    z, axis = _scores_last(x, axis)
+    z, axis = scores_last(x, axis)
     z = z / 2
     z = z - np.max(z, axis=-1, keepdims=True)  # max-subtraction (the map is shift invariant)
     p, _ = _entmax15_last(z)
@@ -133,7 +134,7 @@ def entmax15_threshold(x, axis: int = -1) -> np.ndarray:
 
     See the chapter ``chapters/simplex/sparsemax-entmax.md``.
     """
-    z, _ = _scores_last(x, axis)
+    z, _ = scores_last(x, axis)
     z = z / 2
     top = np.max(z, axis=-1, keepdims=True)
     _, tau = _entmax15_last(z - top)
@@ -227,7 +228,7 @@ def entmax_bisect(x, alpha: float, axis: int = -1, n_iter: int = DEFAULT_N_ITER)
     """
     alpha = _check_alpha(alpha)
     n_iter = _check_n_iter(n_iter)
-    z, axis = _scores_last(x, axis)
+    z, axis = scores_last(x, axis)
     z = (alpha - 1) * z
     z = z - np.max(z, axis=-1, keepdims=True)  # max-subtraction
     p, _ = _bisect_last(z, alpha, n_iter)
@@ -247,7 +248,7 @@ def entmax_bisect_threshold(
     """
     alpha = _check_alpha(alpha)
     n_iter = _check_n_iter(n_iter)
-    z, _ = _scores_last(x, axis)
+    z, _ = scores_last(x, axis)
     z = (alpha - 1) * z
     top = np.max(z, axis=-1, keepdims=True)
     _, tau = _bisect_last(z - top, alpha, n_iter)

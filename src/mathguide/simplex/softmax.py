@@ -17,6 +17,7 @@ import numbers
 import numpy as np
 
 from mathguide._validation import as_float_array, as_generator, check_positive_int
+from mathguide.simplex._scores import scores_last
 
 __all__ = [
     "gumbel_max_sample",
@@ -31,29 +32,6 @@ __all__ = [
 ]
 
 _NOISES = ("gumbel", "normal")
-
-
-def _scores(x, name: str, axis: int) -> tuple[np.ndarray, int]:
-    """Validate a score array and normalise ``axis``; return the array with ``axis`` moved last.
-
-    Raises if the axis is empty, if an entry is NaN or ``+inf``, or if a slice is entirely ``-inf``.
-    """
-    array = as_float_array(x, name, allow_inf=True)
-    if array.ndim == 0:
-        raise ValueError(f"{name} must have at least one dimension, got a scalar")
-    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
-        raise TypeError(f"axis must be an integer, got {axis!r}")
-    if not -array.ndim <= axis < array.ndim:
-        raise ValueError(f"axis {axis} is out of bounds for {name} with {array.ndim} dimension(s)")
-    axis = int(axis) % array.ndim
-    if array.shape[axis] == 0:
-        raise ValueError(f"{name} must have at least one entry along axis {axis}, got none")
-    if np.isposinf(array).any():
-        raise ValueError(f"{name} must not contain +inf")
-    array = np.moveaxis(array, axis, -1)
-    if np.isneginf(array).all(axis=-1).any():
-        raise ValueError(f"{name} has a slice whose entries are all -inf: no distribution is defined")
-    return array, axis
 
 
 def _check_temperature(temperature) -> float:
@@ -112,7 +90,7 @@ def softmax(x, axis: int = -1, *, temperature: float = 1.0) -> np.ndarray:
 
     See the chapter ``chapters/simplex/softmax-alternatives.md``.
     """
-    z, axis = _scores(x, "x", axis)
+    z, axis = scores_last(x, axis, "x")
     temperature = _check_temperature(temperature)
     e = np.exp(_shifted(z, temperature))  # in [0, 1], equal to 1 at the maximisers
     p = e / e.sum(axis=-1, keepdims=True)  # denominator >= 1: no division by zero
@@ -148,7 +126,7 @@ def log_softmax(x, axis: int = -1, *, temperature: float = 1.0) -> np.ndarray:
 
     See the chapter ``chapters/simplex/softmax-alternatives.md``.
     """
-    z, axis = _scores(x, "x", axis)
+    z, axis = scores_last(x, axis, "x")
     temperature = _check_temperature(temperature)
     shifted = _shifted(z, temperature)
     # log-sum-exp of shifted scores: the sum is in [1, n] because the largest term is exp(0) = 1.
@@ -195,7 +173,7 @@ def softmax_vjp(y, grad, axis: int = -1) -> np.ndarray:
     g_arr = as_float_array(grad, "grad")
     if y_arr.shape != g_arr.shape:
         raise ValueError(f"grad must have the shape of y, got {g_arr.shape} and {y_arr.shape}")
-    y_last, axis = _scores(y_arr, "y", axis)
+    y_last, axis = scores_last(y_arr, axis, "y")
     g_last = np.moveaxis(g_arr, axis, -1)
     inner = (y_last * g_last).sum(axis=-1, keepdims=True)  # <y, g> per vector
     return np.moveaxis(y_last * (g_last - inner), -1, axis)
@@ -234,7 +212,7 @@ def margin_logits(x, target, *, margin: float, scale: float = 1.0, axis: int = -
 
     See the chapter ``chapters/simplex/softmax-alternatives.md``.
     """
-    z, axis = _scores(x, "x", axis)
+    z, axis = scores_last(x, axis, "x")
     for value, name, low_ok in ((margin, "margin", True), (scale, "scale", False)):
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(f"{name} must be a real number, got {value!r}")
@@ -347,7 +325,7 @@ def taylor_softmax(x, order: int = 2, axis: int = -1) -> np.ndarray:
     See the chapter ``chapters/simplex/softmax-alternatives.md``.
     """
     order = _check_order(order)
-    z, axis = _scores(as_float_array(x, "x"), "x", axis)  # finite only
+    z, axis = scores_last(x, axis, "x", allow_neg_inf=False)  # finite only
     # Scale to avoid overflow of u^order: u = z / s in [-1, 1], r = 1 / s in (0, 1].
     s = np.maximum(np.abs(z).max(axis=-1, keepdims=True), np.asarray(1.0, dtype=z.dtype))
     u = z / s
@@ -392,7 +370,7 @@ def topk_softmax(x, k: int, axis: int = -1) -> np.ndarray:
 
     See the chapter ``chapters/simplex/softmax-alternatives.md``.
     """
-    z, axis = _scores(x, "x", axis)
+    z, axis = scores_last(x, axis, "x")
     k = check_positive_int(k, "k")
     n = z.shape[-1]
     if k > n:
@@ -453,7 +431,7 @@ def perturb_max_sample(
 
     See the chapter ``chapters/simplex/softmax-alternatives.md``.
     """
-    z, _ = _scores(logits, "logits", axis)
+    z, _ = scores_last(logits, axis, "logits")
     if noise not in _NOISES:
         raise ValueError(f"noise must be one of {_NOISES}, got {noise!r}")
     generator = as_generator(rng)

@@ -5,11 +5,11 @@ See the chapter ``chapters/simplex/sparsemax-entmax.md``.
 
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
 
-from mathguide._validation import as_float_array
+from mathguide._validation import as_float_array, check_axis
+from mathguide.simplex._scores import scores_last
 
 __all__ = [
     "sparsemax",
@@ -19,35 +19,6 @@ __all__ = [
 ]
 
 _THRESHOLD_METHODS = ("sort", "michelot")
-
-
-def _check_axis(axis, ndim: int) -> int:
-    """Return ``axis`` as a non-negative index into an array of ``ndim`` dimensions."""
-    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
-        raise TypeError(f"axis must be an integer, got {axis!r}")
-    if not -ndim <= axis < ndim:
-        raise ValueError(f"axis {axis} is out of range for an input with {ndim} dimension(s)")
-    return int(axis) % ndim
-
-
-def _scores_last(x, axis, name: str = "x") -> tuple[np.ndarray, int]:
-    """Validate scores and move ``axis`` last.
-
-    Scores may contain ``-inf`` (an entry that must get probability zero) but not ``+inf`` or NaN,
-    and every slice along ``axis`` needs at least one finite entry (otherwise no point of the
-    simplex is singled out). Returns the moved view (never written to) and the normalised axis.
-    """
-    array = as_float_array(x, name, allow_inf=True)
-    axis = _check_axis(axis, array.ndim)
-    array = np.moveaxis(array, axis, -1)
-    if array.shape[-1] == 0:
-        raise ValueError(f"{name} must have at least one entry along axis {axis}, got an empty axis")
-    if not np.isfinite(array).all():  # the slower checks only when some entry is infinite
-        if np.isposinf(array).any():
-            raise ValueError(f"{name} must not contain +inf")
-        if np.isneginf(array).all(axis=-1).any():
-            raise ValueError(f"{name} must have at least one finite entry along axis {axis}")
-    return array, axis
 
 
 def _sparsemax_rule(z_sorted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -159,7 +130,7 @@ def sparsemax_threshold(x, axis: int = -1, *, method: str = "sort") -> np.ndarra
     """
     if method not in _THRESHOLD_METHODS:
         raise ValueError(f"method must be one of {_THRESHOLD_METHODS}, got {method!r}")
-    z, _ = _scores_last(x, axis)
+    z, _ = scores_last(x, axis)
     top = np.max(z, axis=-1, keepdims=True)
     shifted = z - top  # max-subtraction: the largest entry becomes 0, -inf stays -inf
     tau = _sparsemax_tau_last(shifted) if method == "sort" else _michelot_tau_last(shifted)
@@ -203,7 +174,7 @@ def sparsemax(x, axis: int = -1) -> np.ndarray:
 
     See the chapter ``chapters/simplex/sparsemax-entmax.md``.
     """
-    z, axis = _scores_last(x, axis)
+    z, axis = scores_last(x, axis)
     # Max-subtraction: sparsemax(x) = sparsemax(x - c) for any constant c.
     shifted = z - np.max(z, axis=-1, keepdims=True)
     tau = _sparsemax_tau_last(shifted)
@@ -260,7 +231,7 @@ def _output_and_grad(y, grad, axis) -> tuple[np.ndarray, np.ndarray, int]:
     g_arr = as_float_array(grad, "grad")
     if y_arr.shape != g_arr.shape:
         raise ValueError(f"grad must have the shape of y, got {g_arr.shape} and {y_arr.shape}")
-    axis = _check_axis(axis, y_arr.ndim)
+    axis = check_axis(axis, y_arr.ndim)
     if y_arr.shape[axis] == 0:
         raise ValueError(f"y must have at least one entry along axis {axis}, got an empty axis")
     if (y_arr < 0).any():
@@ -318,7 +289,7 @@ def sparsemax_loss(x, target, axis: int = -1) -> np.ndarray:
     q = as_float_array(target, "target")
     if q.shape != x_arr.shape:
         raise ValueError(f"target must have the shape of x, got {q.shape} and {x_arr.shape}")
-    z, axis = _scores_last(x_arr, axis)
+    z, axis = scores_last(x_arr, axis)
     q = np.moveaxis(q, axis, -1)
     dtype = np.result_type(z.dtype, q.dtype)
     tol = np.sqrt(z.shape[-1]) * np.finfo(dtype).eps * 8
