@@ -145,6 +145,25 @@ def test_evaluate_checks_shapes():
     )
     with pytest.raises(ValueError, match="eq returned a non-finite"):
         nan_eq.evaluate([0.0, 0.0])
+    # m = 3 constraints in R^2: a transposed (2, 3) Jacobian has the right size but must not pass.
+    transposed = ConstrainedProblem(
+        lambda x: 0.0,
+        lambda x: np.zeros(2),
+        2,
+        ineq=lambda x: np.array([x[0], x[1], x[0] + x[1]]),
+        ineq_jacobian=lambda x: np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]]),
+    )
+    with pytest.raises(ValueError, match=r"ineq_jacobian returned shape \(2, 3\), expected \(3, 2\)"):
+        transposed.evaluate([0.0, 0.0])
+    # Singleton axes are harmless: a (1, n) gradient and an (n,) single-row Jacobian are accepted.
+    row = ConstrainedProblem(
+        lambda x: 0.0, lambda x: np.zeros((1, 2)), 2, ineq=lambda x: x[:1], ineq_jacobian=lambda x: np.array([1.0, 0.0])
+    )
+    ev = row.evaluate([0.0, 0.0])
+    assert ev.grad.shape == (2,) and ev.g_jac.shape == (1, 2)
+    nan_objective = ConstrainedProblem(lambda x: np.nan, lambda x: np.zeros(2), 2)
+    with pytest.raises(ValueError, match="objective returned a non-finite"):
+        nan_objective.evaluate([0.0, 0.0])
     problem, _, _ = nocedal_wright_qp()
     with pytest.raises(ValueError, match=r"x must have shape \(2,\)"):
         problem.evaluate([1.0, 2.0, 3.0])
@@ -357,6 +376,26 @@ def test_convex_problem_without_slater_has_no_multipliers():
         assert not mfcq_holds(problem, [0.0, y])
 
 
+def test_multiplier_estimate_against_nnls(rng):
+    """Oracle: SciPy's Lawson-Hanson NNLS on the active gradients (unique: independent columns)."""
+    from scipy.optimize import nnls
+
+    for k in (1, 2, 3):
+        n = 4
+        a = rng.normal(size=(k, n))
+        x = rng.normal(size=n)
+        b = np.r_[a @ x, a @ x + 1.0]  # the first k constraints active at x, k more inactive
+        problem = quadratic_program(np.eye(n), rng.normal(size=n), np.r_[a, a], b)
+        grad = problem.gradient(x)
+        expected, residual = nnls(a.T, -grad)
+        est = estimate_multipliers(problem, x)
+        np.testing.assert_allclose(est.ineq[:k], expected, rtol=0, atol=1e3 * EPS * (1 + np.abs(grad).max()))
+        np.testing.assert_array_equal(est.ineq[k:], 0.0)  # inactive: complementary slackness
+        np.testing.assert_allclose(
+            np.linalg.norm(grad + a.T @ est.ineq[:k]), residual, rtol=0, atol=1e3 * EPS * (1 + np.abs(grad).max())
+        )
+
+
 def test_multiplier_estimate_with_equalities(rng):
     n = 5
     problem = quadratic_program(np.eye(n), np.zeros(n), a_eq=np.ones((1, n)), b_eq=[1.0])
@@ -443,6 +482,8 @@ def test_sensitivity_is_minus_the_multiplier(rng):
     """d p*(u) / d u_i = -lambda_i for the perturbed constraints g_i(x) <= u_i (central differences)."""
     problem, q, c, a, b = random_convex_qp(rng, 3, 4)
     (point,) = solve_by_active_sets(problem, np.zeros((1, 3)))
+    # Non-trivial instance: some constraint binds with a clearly positive multiplier.
+    assert point.ineq_multipliers.max() > 1.0
     h = 1e-4
     for i in range(4):
         values = []
@@ -454,6 +495,21 @@ def test_sensitivity_is_minus_the_multiplier(rng):
         # p* is piecewise quadratic: the central difference is exact unless the active set changes
         # within h; the error left is rounding, about eps * |p*| / h.
         np.testing.assert_allclose((values[0] - values[1]) / (2 * h), -point.ineq_multipliers[i], rtol=0, atol=1e-7)
+
+
+def test_active_sets_survive_steps_outside_the_domain():
+    """min x - log x s.t. x <= 2: the root finder may step to x <= 0, where the objective is NaN."""
+    problem = ConstrainedProblem(
+        objective=lambda x: x[0] - np.log(x[0]),
+        gradient=lambda x: np.array([1.0 - 1.0 / x[0]]),
+        n_vars=1,
+        ineq=lambda x: np.array([x[0] - 2.0]),
+        ineq_jacobian=lambda x: np.array([[1.0]]),
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        (point,) = solve_by_active_sets(problem, [[0.05], [1.5], [3.0]])
+    np.testing.assert_allclose(point.x, [1.0], rtol=0, atol=1e-9)
+    assert point.ineq_multipliers[0] == 0.0
 
 
 def test_active_set_arguments():

@@ -118,6 +118,21 @@ def test_edge_cases():
     np.testing.assert_allclose(x[0], 1.0, rtol=0, atol=4 * EPS)  # level 1.001 minus 0.001, rounded
 
 
+def test_huge_inputs_do_not_overflow():
+    # alpha_1 + total and sum(alpha) exceed the largest float, the answer does not: w = 1.5e308.
+    x, level = water_filling([1e308, 1e308], 1e308)
+    np.testing.assert_allclose(x, [5e307, 5e307], rtol=4 * EPS)
+    np.testing.assert_allclose(level, 1.5e308, rtol=4 * EPS)
+    # A level beyond the largest float is reported as inf; the allocation stays exact.
+    with np.errstate(over="raise"):
+        x, level = water_filling([1e308], 1e308)
+    assert x[0] == 1e308 and level == np.inf
+    # Tiny (subnormal) inputs: the rescaling by a power of two keeps them exact.
+    x, level = water_filling([5e-324, 1e-323], 5e-324)
+    np.testing.assert_array_equal(x, [5e-324, 0.0])
+    assert level == 1e-323
+
+
 def test_arguments():
     with pytest.raises(ValueError, match="alpha must be positive"):
         water_filling([1.0, 0.0], 1.0)

@@ -78,7 +78,9 @@ class ConstrainedProblem:
     Notes
     -----
     The signs are those of the standard form: a constraint ``a(x) >= b`` is passed as
-    ``b - a(x) <= 0``. See the chapter ``chapters/optimization/kkt.md``.
+    ``b - a(x) <= 0``. :meth:`evaluate` raises ``ValueError`` when a callable returns a wrong
+    shape (singleton axes aside; a transposed Jacobian is rejected unless it is square) or a
+    non-finite value. See the chapter ``chapters/optimization/kkt.md``.
     """
 
     objective: Callable[[np.ndarray], float]
@@ -107,6 +109,8 @@ class ConstrainedProblem:
         x = _as_point(x, self.n_vars)
         n = self.n_vars
         f = float(self.objective(x))
+        if not np.isfinite(f):
+            raise ValueError("objective returned a non-finite value")
         grad = _checked(self.gradient(x), (n,), "gradient")
         if self.ineq is None:
             g, g_jac = np.zeros(0), np.zeros((0, n))
@@ -132,7 +136,11 @@ def _checked(value, shape, name: str) -> np.ndarray:
     array = np.asarray(value, dtype=np.float64)
     if array.ndim == 0 and shape is None:
         array = array.reshape(1)
-    if shape is not None and array.size == int(np.prod(shape)) and array.ndim <= 2:
+    # Accept the right entries with singleton axes added or dropped ((n,) for (1, n), (m,) for
+    # (m, 1), ...), but never a reshuffle: a transposed (n, m) Jacobian must not pass as (m, n).
+    if shape is not None and array.ndim <= 2 and (
+        _non_singleton(array.shape) == _non_singleton(shape) or array.size == 0 == int(np.prod(shape))
+    ):
         array = array.reshape(shape)
     if (shape is not None and array.shape != shape) or (shape is None and array.ndim != 1):
         expected = shape if shape is not None else "(k,)"
@@ -140,6 +148,10 @@ def _checked(value, shape, name: str) -> np.ndarray:
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} returned a non-finite value")
     return array
+
+
+def _non_singleton(shape) -> tuple[int, ...]:
+    return tuple(int(d) for d in shape if d != 1)
 
 
 def _multiplier_vector(value, size: int, name: str) -> np.ndarray:
@@ -187,7 +199,8 @@ def kkt_residuals(problem: ConstrainedProblem, x, ineq_multipliers=None, eq_mult
     Raises
     ------
     ValueError
-        If a multiplier vector does not have one entry per constraint, or shapes are inconsistent.
+        If a multiplier vector does not have one entry per constraint, or a callable of ``problem``
+        returns an inconsistent shape or a non-finite value at ``x``.
 
     Notes
     -----
@@ -423,7 +436,10 @@ def solve_by_active_sets(problem: ConstrainedProblem, starts, *, tol: float = 1e
 
             def system(z, idx=idx):
                 x, lam_a, mu = z[:n], z[n : n + idx.size], z[n + idx.size :]
-                ev = problem.evaluate(x)
+                try:
+                    ev = problem.evaluate(x)
+                except ValueError:  # the solver stepped outside the domain of a callable
+                    return np.full(z.size, np.nan)
                 stationarity = ev.grad + ev.g_jac[idx].T @ lam_a + ev.h_jac.T @ mu
                 return np.concatenate([stationarity, ev.g[idx], ev.h])
 

@@ -59,7 +59,9 @@ def water_filling(alpha, total) -> WaterFilling:
     typically 60), each step costing O(n) for the whole batch at once. The last bracket tells which
     channels are filled, ``S = {i : alpha_i < w}``; the level is then recomputed in closed form,
     ``w = (total + sum_{i in S} alpha_i) / |S|``, so that the budget holds to rounding error rather
-    than to the bisection tolerance.
+    than to the bisection tolerance. The problem is solved in units of a power of two (an exact
+    rescaling), so huge finite inputs do not overflow; only a level above the largest float, as for
+    ``alpha = [1e308]``, ``total = 1e308``, comes out infinite (``x`` is still finite then).
 
     References
     ----------
@@ -79,6 +81,11 @@ def water_filling(alpha, total) -> WaterFilling:
         total = np.broadcast_to(total, alpha.shape[:-1])
     except ValueError:
         raise ValueError(f"total of shape {total.shape} does not broadcast to {alpha.shape[:-1]}") from None
+
+    # Work in units of a power of two near max(alpha, total), an exact rescaling (barring
+    # subnormals), so that lo + total and the sums below cannot overflow for huge finite inputs.
+    unit = np.ldexp(1.0, np.frexp(np.maximum(alpha.max(axis=-1), total))[1] - 1)  # in (max/2, max]
+    alpha, total = alpha / unit[..., None], total / unit
 
     lo = alpha.min(axis=-1)  # phi(lo) = -total <= 0
     hi = lo + total  # phi(hi) >= 0: the smallest floor alone already takes the whole budget
@@ -100,5 +107,7 @@ def water_filling(alpha, total) -> WaterFilling:
         lo,
     )
     level = np.where(total > 0, level, lo)
-    x = np.maximum(level[..., None] - alpha, 0.0)
+    x = np.maximum(level[..., None] - alpha, 0.0) * unit[..., None]
+    with np.errstate(over="ignore"):  # a level beyond the largest float is reported as inf
+        level = np.asarray(level * unit)
     return WaterFilling(x, level)
