@@ -179,8 +179,9 @@ def k3(log_ratio) -> np.ndarray:
     Computed as ``expm1(u) - u`` with ``u = log_ratio``, never as ``exp(u) - 1 - u``: ``exp(u) - 1``
     loses all digits of :math:`r - 1` when :math:`r \approx 1`. For ``|u| < 0.1`` even
     ``expm1(u) - u`` cancels (the result is :math:`\approx u^2/2`), so a degree-13 Taylor series is
-    used there; the relative error is a few ulps everywhere. At ``u = -700`` the value is
-    ``699 + e^{-700}``, i.e. ``699.0`` in double precision. The result is exactly 0 only at
+    used there; the relative error is a few ulps wherever the value is a normal float (for
+    ``|u| < ~2e-154`` it is subnormal and accurate to about one unit of the smallest subnormal).
+    At ``u = -700`` the value is ``699 + e^{-700}``, i.e. ``699.0`` in double precision. The result is exactly 0 only at
     ``u = 0`` and for ``|u| < ~2e-162``, where :math:`u^2/2` underflows.
 
     References
@@ -214,7 +215,9 @@ def k_lambda(log_ratio, lam) -> np.ndarray:
     Returns
     -------
     ndarray of the broadcast shape
-        Per-sample values. With ``lam == 1`` the result equals :func:`k3` bit for bit.
+        Per-sample values, of the dtype of ``log_ratio`` when ``lam`` is a scalar (else the
+        promoted dtype of the two). With a scalar ``lam == 1`` the result equals :func:`k3` bit
+        for bit, in float32 as in float64.
         ``log_ratio = -inf`` gives ``+inf``; ``log_ratio = +inf`` gives ``+inf`` for ``lam > 0`` and
         ``-inf`` for ``lam <= 0`` (the limits).
 
@@ -241,6 +244,9 @@ def k_lambda(log_ratio, lam) -> np.ndarray:
     """
     u = _log_ratio(log_ratio)
     lam = as_float_array(lam, "lam")
+    if lam.ndim == 0:  # a scalar lam does not promote the computation: float32 stays float32
+        lam = lam.astype(u.dtype, copy=False)
+    dtype = np.result_type(u, lam)
     try:
         u, lam = np.broadcast_arrays(u, lam)
     except ValueError:
@@ -259,7 +265,7 @@ def k_lambda(log_ratio, lam) -> np.ndarray:
     out = np.where(small, near_zero, far)
     out = np.where(u == -np.inf, np.inf, out)
     out = np.where(u == np.inf, np.where(lam > 0, np.inf, -np.inf), out)
-    return out
+    return out.astype(dtype, copy=False)
 
 
 def optimal_lambda(log_ratio) -> float:
