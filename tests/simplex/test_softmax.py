@@ -451,3 +451,29 @@ def test_sampler_validation(rng):
     np.testing.assert_array_equal(
         gumbel_max_sample(np.zeros(4), rng=7, size=20), gumbel_max_sample(np.zeros(4), rng=7, size=20)
     )
+
+
+def test_taylor_softmax_high_order_in_float32_and_order_cap(rng):
+    # In float32, 1/k! underflows from k = 34 on: the polynomial must still be evaluated correctly
+    # (in double precision), giving the float64 result rounded to float32.
+    x = rng.uniform(-3, 3, size=(4, 6))
+    for order in (40, 100):
+        p64 = taylor_softmax(x, order)
+        p32 = taylor_softmax(x.astype(np.float32), order)
+        assert p32.dtype == np.float32 and np.isfinite(p32).all()
+        # float32 input rounding (relative eps32 on x) moves f(x) by at most order * eps32 relatively.
+        np.testing.assert_allclose(p32, p64, rtol=4 * order * EPS32, atol=0)
+        # For |x| <= 3 the order-40 polynomial equals exp to double precision (remainder 3^41/41! ~ 1e-30).
+        np.testing.assert_allclose(p64, softmax(x), rtol=64 * EPS64, atol=0)
+    with pytest.raises(ValueError, match="order must be at most 170"):
+        taylor_softmax(x, 172)
+
+
+def test_gumbel_max_float32_huge_logits_equal_float64_draws():
+    # The argmax is shift invariant and the noise is added in float64 to the shifted logits, so
+    # float32 logits near 1e4 (where float32 spacing is 2^-10) give exactly the float64 draws.
+    x32 = np.array([1e4, 1e4 - 0.5, 1e4 - 1.25, -1e4], dtype=np.float32)
+    x64 = x32.astype(np.float64) - 1e4  # the same logits, shifted (exact)
+    np.testing.assert_array_equal(
+        gumbel_max_sample(x32, rng=3, size=100_000), gumbel_max_sample(x64, rng=3, size=100_000)
+    )

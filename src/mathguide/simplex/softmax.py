@@ -32,6 +32,7 @@ __all__ = [
 ]
 
 _NOISES = ("gumbel", "normal")
+_MAX_TAYLOR_ORDER = 170  # 170! is the largest factorial below the float64 maximum
 
 
 def _check_temperature(temperature) -> float:
@@ -282,6 +283,9 @@ def _check_order(order) -> int:
     if order < 2 or order % 2:
         # Odd-degree Taylor polynomials of exp have a real zero: they cannot define probabilities.
         raise ValueError(f"order must be an even integer >= 2, got {order}")
+    if order > _MAX_TAYLOR_ORDER:
+        # The coefficients 1/k! are evaluated in double precision, where 171! overflows.
+        raise ValueError(f"order must be at most {_MAX_TAYLOR_ORDER}, got {order}")
     return int(order)
 
 
@@ -297,7 +301,7 @@ def taylor_softmax(x, order: int = 2, axis: int = -1) -> np.ndarray:
     x : array_like of shape (..., n, ...)
         Finite scores (``-inf`` is refused: ``f(-inf) = +inf``).
     order : int, default 2
-        Even degree ``2m >= 2`` of the Taylor polynomial.
+        Even degree ``2m``, ``2 <= 2m <= 170``, of the Taylor polynomial.
     axis : int, default -1
         Axis holding the scores.
 
@@ -308,13 +312,16 @@ def taylor_softmax(x, order: int = 2, axis: int = -1) -> np.ndarray:
     Raises
     ------
     ValueError
-        Odd or non-positive ``order``, empty axis, non-finite ``x``.
+        Odd, non-positive or too large (> 170) ``order``, empty axis, non-finite ``x``.
 
     Notes
     -----
     Not shift invariant, so the max-subtraction trick does not apply. Instead every vector is scaled
     by ``s = max(1, max_i |x_i|)``: ``f(x) / s^order = sum_k (x/s)^k s^(k - order) / k!`` has terms
-    bounded by ``1 / k!``, so nothing overflows even for ``|x| = 1e4`` and large orders in float32.
+    bounded by ``1 / k!``, so nothing overflows even for ``|x| = 1e4``. The polynomial is evaluated
+    in (at least) double precision and the result cast back: in float32, ``1 / k!`` is subnormal
+    from ``k = 34`` and 0 from ``k = 39`` (an all-zero row, then NaN). Probabilities below the
+    smallest positive number of the dtype underflow to 0.
     Cost O(order * size of x) (Horner's rule).
 
     References
@@ -325,9 +332,11 @@ def taylor_softmax(x, order: int = 2, axis: int = -1) -> np.ndarray:
     See the chapter ``chapters/simplex/softmax-alternatives.md``.
     """
     order = _check_order(order)
-    z, axis = scores_last(x, axis, "x", allow_neg_inf=False)  # finite only
+    z_in, axis = scores_last(x, axis, "x", allow_neg_inf=False)  # finite only
+    # Work in (at least) float64: in float32, 1/k! is subnormal for k >= 34 and 0 for k >= 39.
+    z = z_in.astype(np.promote_types(z_in.dtype, np.float64))
     # Scale to avoid overflow of u^order: u = z / s in [-1, 1], r = 1 / s in (0, 1].
-    s = np.maximum(np.abs(z).max(axis=-1, keepdims=True), np.asarray(1.0, dtype=z.dtype))
+    s = np.maximum(np.abs(z).max(axis=-1, keepdims=True), 1.0)
     u = z / s
     r = 1.0 / s
     # Horner's rule for sum_k c_k u^k with c_k = r^(order - k) / k!; the r-powers may underflow to 0
@@ -335,7 +344,8 @@ def taylor_softmax(x, order: int = 2, axis: int = -1) -> np.ndarray:
     value = np.full_like(z, 1.0 / math.factorial(order))
     for k in range(order - 1, -1, -1):
         value = value * u + r ** (order - k) / math.factorial(k)
-    return np.moveaxis(value / value.sum(axis=-1, keepdims=True), -1, axis)
+    p = (value / value.sum(axis=-1, keepdims=True)).astype(z_in.dtype, copy=False)
+    return np.moveaxis(p, -1, axis)
 
 
 def topk_softmax(x, k: int, axis: int = -1) -> np.ndarray:
@@ -427,7 +437,9 @@ def perturb_max_sample(
     Notes
     -----
     Cost: ``prod(size) * logits.size`` noise draws and one argmax; ties between perturbed scores have
-    probability 0 and are broken towards the lower index by ``np.argmax``.
+    probability 0 and are broken towards the lower index by ``np.argmax``. The noise is drawn and
+    added in float64 to the max-shifted logits, so it is never rounded to the float32 spacing of
+    large logits (``2^-10`` near ``1e4``).
 
     See the chapter ``chapters/simplex/softmax-alternatives.md``.
     """
@@ -440,7 +452,10 @@ def perturb_max_sample(
         eps = generator.gumbel(size=shape)
     else:
         eps = generator.standard_normal(size=shape)
-    return np.argmax(z + eps.astype(z.dtype, copy=False), axis=-1)
+    # Shift by the maximum (the argmax is shift invariant) and add the float64 noise in float64:
+    # in float32, x + eps near |x| = 1e4 would round the noise to multiples of 2^-10 and bias the draw.
+    shifted = (z - z.max(axis=-1, keepdims=True)).astype(np.promote_types(z.dtype, np.float64))
+    return np.argmax(shifted + eps, axis=-1)
 
 
 def gumbel_max_sample(logits, *, rng, size=None, axis: int = -1) -> np.ndarray:
