@@ -116,6 +116,37 @@ def test_randomized_range_finder_average_error_within_halko_bound(rng):
     assert errors.min() >= s[k + p] * (1 - 1e-12)
 
 
+def test_range_finder_within_halko_bounds_on_flat_tail(rng):
+    # A spectrum with a gap and a flat tail (sigma_j = 1 for j <= k, delta after), where the Frobenius
+    # bound is nearly attained, so the check is sharp. Halko, Martinsson and Tropp (2011), q = 0:
+    # Theorem 10.5: E ||A - QQ^T A||_F <= (1 + k/(p-1))^{1/2} (sum_{j>k} sigma_j^2)^{1/2},
+    # Theorem 10.6: E ||A - QQ^T A||_2 <= (1 + sqrt(k/(p-1))) sigma_{k+1} + e sqrt(k+p)/p (sum ...)^{1/2}.
+    m, n, k, p, delta, trials = 80, 60, 10, 5, 1e-3, 200
+    s = np.r_[np.ones(k), np.full(n - k, delta)]
+    a = _with_spectrum(rng, m, n, s)
+    tail = np.sqrt(np.sum(s[k:] ** 2))
+    bound_f = np.sqrt(1 + k / (p - 1)) * tail
+    bound_2 = (1 + np.sqrt(k / (p - 1))) * s[k] + np.e * np.sqrt(k + p) / p * tail
+    stack = np.broadcast_to(a, (trials, m, n))
+
+    def errors(size):
+        q = randomized_range_finder(stack, size, power_iterations=0, rng=rng)
+        r = a - q @ (np.swapaxes(q, -1, -2) @ a)
+        return np.linalg.norm(r, "fro", axis=(-2, -1)), np.linalg.norm(r, 2, axis=(-2, -1))
+
+    err_f, err_2 = errors(k + p)
+    # a bound on the expectation is contradicted only by a sample mean above it by > 3 standard errors
+    for err, bound in ((err_f, bound_f), (err_2, bound_2)):
+        assert err.mean() - 3 * err.std(ddof=1) / np.sqrt(trials) <= bound
+    # Eckart-Young: rank(QQ^T A) <= k + p, so every draw is at least the rank-(k+p) optimum
+    assert err_f.min() >= np.sqrt(np.sum(s[k + p :] ** 2)) * (1 - 1e-12)
+    # negative control: the check can fail. With one extra column (p = 1, outside the theorem), the tail
+    # leaks in through the pseudo-inverse of an ill-conditioned k x (k+1) Gaussian block, and the mean
+    # error exceeds the p = 5 Frobenius bound by far (about 2.4 times here).
+    err_f_short, _ = errors(k + 1)
+    assert err_f_short.mean() - 3 * err_f_short.std(ddof=1) / np.sqrt(trials) > bound_f
+
+
 def test_randomized_svd_rank_k_error_bound(rng):
     # ||A - U_k S_k V_k^T|| <= sigma_{k+1} + ||A - Q Q^T A|| for every draw
     m, n, k = 50, 40, 6
@@ -157,8 +188,15 @@ def test_randomized_svd_reproducible_and_batched(rng):
 def test_randomized_svd_edge_shapes(rng):
     t = randomized_svd(np.zeros((0, 4)), 0, rng=0)
     assert t.u.shape == (0, 0) and t.s.shape == (0,) and t.vt.shape == (0, 4)
-    t = randomized_svd(rng.standard_normal((5, 1)), 1, rng=0)
-    np.testing.assert_allclose(t.s, np.linalg.svd(np.asarray(_reconstruct(t)), compute_uv=False), rtol=10 * EPS)
+    col = rng.standard_normal((5, 1))
+    t = randomized_svd(col, 1, rng=0)
+    # independent oracle: a column's only singular value is its norm, and rank 1 reconstructs it
+    np.testing.assert_allclose(t.s, [np.linalg.norm(col)], rtol=10 * EPS)
+    np.testing.assert_allclose(_reconstruct(t), col, rtol=0, atol=10 * EPS * np.linalg.norm(col))
+    row = rng.standard_normal((1, 5))
+    t = randomized_svd(row, 1, oversample=3, power_iterations=1, rng=0)
+    np.testing.assert_allclose(t.s, [np.linalg.norm(row)], rtol=10 * EPS)
+    np.testing.assert_allclose(_reconstruct(t), row, rtol=0, atol=10 * EPS * np.linalg.norm(row))
 
 
 # ---------------------------------------------------------------- validation, purity

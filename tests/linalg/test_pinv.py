@@ -164,6 +164,24 @@ def test_normal_equations_error_grows_like_kappa_squared(rng):
     assert err_ne > 100 * err_svd  # the kappa-squared loss is visible: kappa^2 u ~ 1e-4 vs kappa u ~ 1e-10
 
 
+@pytest.mark.parametrize("c", [2.0**600, 2.0**-600, 1e200, 1e-200])
+def test_huge_and_tiny_entries(rng, c):
+    # (cA)^+ = A^+ / c; the Gram matrix of cA would overflow (c = 2^600) or underflow (c = 2^-600)
+    # without the power-of-two rescaling.
+    a = rng.standard_normal((6, 4))
+    x = np.linalg.pinv(a)  # independent oracle, on the unscaled matrix
+    kappa = np.linalg.cond(a)
+    tol_svd = 50 * 6 * kappa * EPS
+    tol_ne = 50 * 6 * kappa**2 * EPS
+    np.testing.assert_allclose(pinv_svd(c * a) * c, x, rtol=0, atol=tol_svd * np.abs(x).max())
+    np.testing.assert_allclose(pinv_normal_equations(c * a) * c, x, rtol=0, atol=tol_ne * np.abs(x).max())
+    np.testing.assert_allclose(pinv_normal_equations(c * a.T) * c, x.T, rtol=0, atol=tol_ne * np.abs(x).max())
+    if c > 1:  # eps negligible next to sigma_min^2 c^2: the regularised formula is A^+ to rounding
+        np.testing.assert_allclose(pinv_tikhonov(c * a, 1.0) * c, x, rtol=0, atol=tol_ne * np.abs(x).max())
+    res = penrose_residuals(c * a, pinv_svd(c * a))
+    assert max(float(r) for r in res) <= tol_svd
+
+
 def test_normal_equations_singular_raises():
     with pytest.raises(np.linalg.LinAlgError):
         pinv_normal_equations(np.zeros((4, 2)))

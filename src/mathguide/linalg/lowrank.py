@@ -177,10 +177,15 @@ def randomized_svd(a, k: int, *, oversample: int = 10, power_iterations: int = 2
 
     Notes
     -----
-    Cost: :math:`O(m n \ell (2q + 1))` for the products plus :math:`O((m + n)\ell^2)`, against
-    :math:`O(m n \min(m, n))` for :func:`truncated_svd`. The error satisfies
-    :math:`\|A - U_k \Sigma_k V_k^\top\| \le \sigma_{k+1} + \|A - Q Q^\top A\|`, and the second term
-    is bounded in expectation by Halko et al., Theorem 10.6 (for :math:`q = 0`).
+    Cost: :math:`O(m n \ell (2q + 2))` for the :math:`2q + 1` products of the range finder and the
+    product :math:`Q^\top A`, plus :math:`O((m + n)\ell^2)`, against :math:`O(m n \min(m, n))` for
+    :func:`truncated_svd`. The spectral error satisfies
+    :math:`\|A - U_k \Sigma_k V_k^\top\|_2 \le \sigma_{k+1} + \|A - Q Q^\top A\|_2`. For :math:`q = 0`,
+    :math:`k \ge 2`, ``oversample`` :math:`p \ge 2` and :math:`k + p \le \min(m, n)`, Halko et al.
+    bound the second term in expectation: Theorem 10.6,
+    :math:`\mathbb{E}\|A - QQ^\top A\|_2 \le (1 + \sqrt{k/(p-1)})\,\sigma_{k+1}
+    + (e\sqrt{k+p}/p)(\sum_{j>k}\sigma_j^2)^{1/2}`, and Theorem 10.5,
+    :math:`\mathbb{E}\|A - QQ^\top A\|_F \le (1 + k/(p-1))^{1/2}(\sum_{j>k}\sigma_j^2)^{1/2}`.
 
     References
     ----------

@@ -36,8 +36,18 @@ def _transpose(a: np.ndarray) -> np.ndarray:
 
 
 def _default_rtol(m: int, n: int, dtype) -> float:
-    """max(m, n) times the unit roundoff of ``dtype``: NumPy's ``rtol=None`` default."""
+    """max(m, n) times the machine epsilon of ``dtype`` (twice the unit roundoff): NumPy's ``rtol=None`` default."""
     return max(m, n, 1) * float(np.finfo(dtype).eps)
+
+
+def _power_of_two_scale(a: np.ndarray) -> np.ndarray:
+    """Per matrix, the power of two nearest above ``max |a_ij|`` (1 for a zero or empty matrix), shape (..., 1, 1).
+
+    Dividing by it is exact (no rounding) and brings the entries into [1/2, 1]: the Gram matrix
+    ``A^T A`` can then neither overflow (entries near 1e200) nor underflow (entries near 1e-200).
+    """
+    amax = np.max(np.abs(a), axis=(-2, -1), keepdims=True, initial=0.0)
+    return np.ldexp(np.ones_like(amax), np.frexp(amax)[1])
 
 
 def _check_rtol(rtol, m: int, n: int, dtype) -> np.ndarray:
@@ -80,7 +90,9 @@ def pinv_normal_equations(a) -> np.ndarray:
     Cost: forming the Gram matrix costs about :math:`m n \min(m, n)` flops, the solve
     :math:`\min(m, n)^3 / 3`. Forming :math:`A^\top A` squares the condition number,
     :math:`\kappa(A^\top A) = \kappa(A)^2`, so the relative error grows like :math:`\kappa(A)^2 u`
-    instead of the :math:`\kappa(A) u` of :func:`pinv_svd`.
+    instead of the :math:`\kappa(A) u` of :func:`pinv_svd`. The input is first divided by a power of
+    two near its largest entry (exact, so no rounding is added): entries near ``1e200`` or
+    ``1e-200`` do not overflow or underflow in the Gram matrix.
 
     References
     ----------
@@ -90,12 +102,16 @@ def pinv_normal_equations(a) -> np.ndarray:
     """
     a = as_matrix_stack(a, "a")
     m, n = a.shape[-2:]
+    # (cA)^+ = A^+ / c: scale by an exact power of two so that the Gram matrix cannot overflow or
+    # underflow; this changes no rounding error, only the exponent range.
+    scale = _power_of_two_scale(a)
+    a = a / scale
     at = _transpose(a)
     if m >= n:
         # (A^T A) X = A^T: one batched solve with the n x n Gram matrix.
-        return np.linalg.solve(at @ a, at)
+        return np.linalg.solve(at @ a, at) / _transpose(scale)
     # X = A^T (A A^T)^{-1}, i.e. X^T solves (A A^T) X^T = A (the Gram matrix is symmetric).
-    return _transpose(np.linalg.solve(a @ at, a))
+    return _transpose(np.linalg.solve(a @ at, a)) / _transpose(scale)
 
 
 def pinv_tikhonov(a, eps: float) -> np.ndarray:
@@ -132,7 +148,10 @@ def pinv_tikhonov(a, eps: float) -> np.ndarray:
     in the Gram matrix adds about :math:`\kappa^2 u \|A^+\|` for a full-rank matrix, and about
     :math:`u\,\sigma_1^2 / (\varepsilon\, \sigma_r)` for a rank-deficient one, whose error is therefore
     U-shaped in :math:`\varepsilon` (smallest near :math:`\sqrt{u}\,\sigma_1\sigma_r`). Cost as
-    :func:`pinv_normal_equations`.
+    :func:`pinv_normal_equations`. A matrix with huge entries is scaled down by an exact power of two
+    first, so its Gram matrix does not overflow; an :math:`\varepsilon` below :math:`u\|A\|_2^2` is
+    lost in the sum (it may underflow to 0 after the scaling), and for tiny entries whose Gram matrix
+    underflows the result is :math:`A^\top/\varepsilon`.
 
     References
     ----------
@@ -146,10 +165,16 @@ def pinv_tikhonov(a, eps: float) -> np.ndarray:
     if not (np.isfinite(eps) and eps > 0):
         raise ValueError(f"eps must be a finite positive number, got {eps!r}")
     m, n = a.shape[-2:]
+    # (A^T A + eps I)^{-1} A^T = (1/c) (A'^T A' + (eps/c^2) I)^{-1} A'^T with A = c A', c a power of two:
+    # exact rescaling that keeps the Gram matrix of a huge A from overflowing. Only scale down (c >= 1):
+    # for a tiny A, eps/c^2 could overflow, and an underflowing Gram matrix is negligible next to eps.
+    scale = np.maximum(_power_of_two_scale(a), 1.0)
+    a = a / scale
+    eps_scaled = eps / scale / scale  # (..., 1, 1); may underflow to 0 when eps << u ||A||^2 (it is then lost anyway)
     at = _transpose(a)
     if m >= n:
-        return np.linalg.solve(at @ a + eps * np.eye(n, dtype=a.dtype), at)
-    return _transpose(np.linalg.solve(a @ at + eps * np.eye(m, dtype=a.dtype), a))
+        return np.linalg.solve(at @ a + eps_scaled * np.eye(n, dtype=a.dtype), at) / _transpose(scale)
+    return _transpose(np.linalg.solve(a @ at + eps_scaled * np.eye(m, dtype=a.dtype), a)) / _transpose(scale)
 
 
 def _svd_reciprocals(s: np.ndarray, rtol: np.ndarray) -> np.ndarray:
@@ -187,9 +212,9 @@ def pinv_svd(a, *, rtol=None) -> np.ndarray:
 
     Notes
     -----
-    Cost: one thin SVD, :math:`O(m n \min(m, n))` flops (a few times a QR factorisation). Backward stable: the
-    relative error is about :math:`\kappa(A)\, u` on matrices of full rank whose smallest singular
-    value is above the cutoff. The cutoff decides the *numerical rank*; a singular value just below
+    Cost: one thin SVD, :math:`O(m n \min(m, n))` flops (a few times a QR factorisation). Built on a
+    backward-stable SVD: the relative error is about :math:`\kappa(A)\, u` on matrices of full rank
+    whose smallest singular value is above the cutoff. The cutoff decides the *numerical rank*; a singular value just below
     it is dropped, a value just above it is inverted and may dominate the result.
 
     References
@@ -290,6 +315,9 @@ def penrose_residuals(a, x) -> PenroseResiduals:
     -----
     :math:`X = A^+` is the only matrix with all four residuals zero; a computed pseudo-inverse has
     residuals of order :math:`u` times a modest multiple of :math:`\kappa(A)` on the retained part.
+    The residuals are invariant under :math:`(A, X) \mapsto (A/c, cX)`; the function applies this with
+    an exact power of two :math:`c` near :math:`\max_{ij}|a_{ij}|`, so huge or tiny matrices do not
+    overflow.
 
     References
     ----------
@@ -301,6 +329,11 @@ def penrose_residuals(a, x) -> PenroseResiduals:
     x = as_matrix_stack(x, "x")
     if x.shape[-2:] != a.shape[-2:][::-1]:
         raise ValueError(f"x must have shape (..., n, m) for a of shape (..., m, n); got a {a.shape}, x {x.shape}")
+    # The four residuals are unchanged by (A, X) -> (A / c, c X); with c an exact power of two near
+    # max |a_ij| the products and norms below cannot overflow or underflow for huge or tiny A.
+    scale = _power_of_two_scale(a)
+    a = a / scale
+    x = x * _transpose(scale)
     ax = a @ x
     xa = x @ a
 
