@@ -11,13 +11,21 @@ nbval compares no outputs for these notebooks (they store none): a chapter's cla
 
 from __future__ import annotations
 
+import os
 import re
 from collections import defaultdict
 from pathlib import Path
 
 import jupytext
 import pytest
+from hypothesis import settings
 from nbval.plugin import IPyNbCell, IPyNbFile, find_metadata_tags
+
+# Property tests draw the same examples on every run, so that CI is reproducible; set
+# HYPOTHESIS_PROFILE=explore to search fresh examples locally.
+settings.register_profile("repeatable", derandomize=True, deadline=None)
+settings.register_profile("explore", deadline=None, max_examples=1000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 CHAPTERS_DIR = "chapters"
 CELL_TIMEOUT_SECONDS = 120.0
