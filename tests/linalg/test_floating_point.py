@@ -30,6 +30,7 @@ from mathguide.linalg import (
 
 U64 = 2.0**-53
 EPS64 = np.finfo(np.float64).eps
+TINY = float(np.finfo(np.float64).smallest_subnormal)  # 2**-1074, the spacing of the subnormals
 ORDS = [1, 2, np.inf, "fro"]
 
 
@@ -147,8 +148,10 @@ def test_matrix_norm_empty_and_huge(ord):
     assert matrix_norm(np.zeros((3, 0)), ord) == 0
     assert matrix_norm(np.zeros((0, 3)), ord) == 0
     huge = np.array([[1e300, 1e300], [0.0, 1e300]])
-    value = matrix_norm(huge, ord)
-    assert np.isfinite(value) and value >= 1e300
+    # Closed forms for [[1, 1], [0, 1]]: column and row sums 2, Frobenius sqrt(3), and sigma_max the
+    # golden ratio (the eigenvalues of A^T A are (3 +- sqrt 5) / 2). NumPy's Frobenius norm overflows here.
+    expected = {1: 2.0, 2: (1 + 5**0.5) / 2, np.inf: 2.0, "fro": 3**0.5}[ord]
+    np.testing.assert_allclose(matrix_norm(huge, ord), expected * 1e300, rtol=8 * EPS64)
 
 
 def test_norms_reject_bad_input():
@@ -211,9 +214,11 @@ finite_floats = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_
 def test_vector_norm_equivalence_property(x):
     n = x.shape[0]
     for p, q in VECTOR_PAIRS:
-        # Rounding in the two norms: relative slack of a few n*eps.
+        # Rounding in the two norms: relative slack of a few n*eps, plus, for subnormal entries, an
+        # absolute 2**-1075 per operation (the relative model fails below the normal range).
         slack = 1 + 4 * n * EPS64
-        assert vector_norm(x, p) <= norm_equivalence_constant(p, q, (n,)) * vector_norm(x, q) * slack
+        c = norm_equivalence_constant(p, q, (n,))
+        assert vector_norm(x, p) <= c * vector_norm(x, q) * slack + 8 * n * c * TINY
 
 
 @settings(max_examples=40, deadline=None)
@@ -222,10 +227,12 @@ def test_matrix_norm_equivalence_property(a):
     m, n = a.shape
     for p, q in MATRIX_PAIRS:
         slack = 1 + 16 * max(m, n) * EPS64  # the SVD behind the 2-norm is accurate to O(n eps)
-        assert matrix_norm(a, p) <= norm_equivalence_constant(p, q, (m, n)) * matrix_norm(a, q) * slack
+        c = norm_equivalence_constant(p, q, (m, n))
+        # + an absolute 2**-1075 per operation for subnormal entries, where the relative model fails
+        assert matrix_norm(a, p) <= c * matrix_norm(a, q) * slack + 8 * m * n * c * TINY
     # Also ||A||_2 <= sqrt(||A||_1 ||A||_inf) (Hoelder's inequality for the induced norms); the
     # square roots are taken separately so that the product cannot underflow.
-    assert matrix_norm(a, 2) <= np.sqrt(matrix_norm(a, 1)) * np.sqrt(matrix_norm(a, np.inf)) * (1 + 16 * max(m, n) * EPS64)
+    assert matrix_norm(a, 2) <= np.sqrt(matrix_norm(a, 1)) * np.sqrt(matrix_norm(a, np.inf)) * (1 + 16 * max(m, n) * EPS64) + 8 * m * n * TINY
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -284,6 +291,21 @@ def test_condition_number_singular_is_inf(ord):
     assert np.all(np.linalg.cond(singular, ord) == np.inf)  # the oracle agrees
     mixed = np.stack([np.eye(3), singular[1]])
     np.testing.assert_allclose(condition_number(mixed, ord), [1.0 if ord != "fro" else 3.0, np.inf], rtol=8 * EPS64)
+
+
+@pytest.mark.parametrize("ord", ORDS)
+def test_condition_number_of_tiny_and_huge_matrices(rng, ord):
+    # kappa is scale invariant, and scaling by a power of 2 is exact (entries pushed into the subnormal
+    # range move by <= 2**-1075, ~1e-23 relative to ||A|| here). Regression: forming 1 / sigma_min
+    # without scaling first overflowed, and a tiny but well-conditioned matrix came out with kappa = inf.
+    n, target = 4, 1e10
+    a = _random_with_condition(rng, n, target)
+    kappa = condition_number(a, ord)
+    for scale in (2.0**-1000, 2.0**900):
+        np.testing.assert_allclose(condition_number(scale * a, ord), kappa, rtol=10 * n * target * EPS64)
+    expected_one = 1.0  # 1 x 1: ||a|| ||1/a|| = 1 in every norm
+    assert condition_number(np.array([[2.2250738585072014e-309]]), ord) == expected_one
+    assert condition_number(np.array([[5e-324]]), ord) == expected_one
 
 
 def test_condition_number_numerically_singular_is_huge():
@@ -396,7 +418,8 @@ def test_relative_forward_error_basic(rng):
     x_hat = x + 1e-8 * rng.standard_normal((4, 6))
     for ord in (1, 2, np.inf):
         expected = np.linalg.norm(x_hat - x, ord, axis=-1) / np.linalg.norm(x, ord, axis=-1)
-        np.testing.assert_allclose(relative_forward_error(x_hat, x, ord), expected, rtol=1e-7)
+        # Same differences x_hat - x on both sides; only the norms' summation orders differ.
+        np.testing.assert_allclose(relative_forward_error(x_hat, x, ord), expected, rtol=8 * 6 * EPS64)
     assert relative_forward_error([1.0, 2.0], [1.0, 2.0]) == 0
     assert relative_forward_error([0.0, 0.0], [0.0, 0.0]) == 0
     assert relative_forward_error([1e-300, 0.0], [0.0, 0.0]) == np.inf
@@ -500,6 +523,19 @@ def test_backward_error_rejects_bad_input():
         normwise_backward_error(np.eye(2), [1.0, 2.0], [1.0, 2.0], "fro")
     with pytest.raises(ValueError, match="b must be finite"):
         normwise_backward_error(np.eye(2), [1.0, 2.0], [np.inf, 2.0])
+    for exact in (False, True):  # a @ x_hat = 1e600 overflows: a clear error, not a NaN
+        with pytest.raises(ValueError, match="residual b - a @ x_hat overflows"):
+            normwise_backward_error([[1e300]], [1e300], [1.0], exact=exact)
+
+
+def test_backward_error_is_scale_invariant():
+    # eta(alpha A, beta x_hat, alpha beta b) = eta(A, x_hat, b); powers of 2 keep the scaling exact.
+    a, x_hat, b = np.array([[2.0, 1.0], [1.0, 3.0]]), np.array([1.0, -1.0]), np.array([1.5, -2.5])
+    eta = normwise_backward_error(a, x_hat, b, 1)
+    # Closed form: r = b - A x_hat = (0.5, -0.5), ||r||_1 = 1, ||A||_1 = 4, ||x_hat||_1 = 2, ||b||_1 = 4.
+    assert eta == pytest.approx(1 / 12, rel=4 * EPS64)
+    alpha, beta = 2.0**500, 2.0**480  # alpha beta = 2**980: near the top of the float64 range
+    assert normwise_backward_error(alpha * a, beta * x_hat, alpha * beta * b, 1) == pytest.approx(eta, rel=4 * EPS64)
 
 
 def test_error_functions_do_not_mutate(rng):
@@ -523,18 +559,43 @@ def test_error_functions_do_not_mutate(rng):
 def test_perturbation_bound_holds(n, eps_a, eps_b, log_kappa, seed):
     rng = np.random.default_rng(seed)
     a = _random_with_condition(rng, n, 10.0**log_kappa) if n > 1 else np.array([[1.5]])
-    x = rng.standard_normal(n)
-    b = a @ x
+    b = a @ rng.standard_normal(n)
     delta_a = rng.standard_normal((n, n))
     delta_a *= eps_a * np.linalg.norm(a, 2) / np.linalg.norm(delta_a, 2)
     delta_b = rng.standard_normal(n)
     delta_b *= eps_b * np.linalg.norm(b) / np.linalg.norm(delta_b)
-    x_new = np.linalg.solve(a + delta_a, b + delta_b)
-    x_exact = np.linalg.solve(a, b)
-    kappa = condition_number(a)
-    bound = perturbation_bound(kappa, eps_a, eps_b)
-    # The two solves add rounding errors of about kappa * n * u each.
-    assert relative_forward_error(x_new, x_exact) <= bound * (1 + 1e-6) + 8 * n * kappa * U64
+    a_new, b_new = a + delta_a, b + delta_b
+    # Independent references: both systems, as stored, solved exactly (rounded once, <= u relative).
+    x_exact = solve_exact_rational(a, b)
+    x_new = solve_exact_rational(a_new, b_new)
+    # Storing a + delta_a moves each entry by <= u |a + delta_a|, i.e. by <= sqrt(n) u ||a_new||_2 in
+    # the 2-norm (||E||_2 <= ||E||_F): the stored perturbation is at most that much larger.
+    stored_eps_a = eps_a + np.sqrt(n) * U64 * np.linalg.norm(a_new, 2) / np.linalg.norm(a, 2)
+    stored_eps_b = eps_b + U64 * np.linalg.norm(b_new) / np.linalg.norm(b)
+    kappa = condition_number(a) * (1 + 10 * n * 1e6 * U64)  # the SVD's relative error O(n kappa u)
+    bound = perturbation_bound(kappa, stored_eps_a, stored_eps_b)
+    # The rounding of the two exact solutions adds at most about 2u to the measured error.
+    assert relative_forward_error(x_new, x_exact) <= (bound + 2 * U64) * (1 + 8 * n * U64)
+
+
+@pytest.mark.parametrize("n", [2, 5])
+@pytest.mark.parametrize("log_kappa", [0, 4, 8])
+def test_perturbation_bound_is_attained(rng, n, log_kappa):
+    # Sharpness oracle (eps_A = 0): with A = U diag(sigma) V^T, x = v_1 gives b = sigma_1 u_1, and
+    # db = eps ||b|| u_n moves x by eps sigma_1 / sigma_n v_n: relative change exactly kappa * eps.
+    q1 = np.linalg.qr(rng.standard_normal((n, n)))[0]
+    q2 = np.linalg.qr(rng.standard_normal((n, n)))[0]
+    sigma = np.logspace(0, -log_kappa, n)
+    a = (q1 * sigma) @ q2.T
+    eps_b = 1e-6
+    x = q2[:, 0]
+    x_new = x + eps_b * sigma[0] / sigma[-1] * q2[:, -1]
+    bound = perturbation_bound(10.0**log_kappa, 0.0, eps_b)
+    # Measuring ||x_new - x|| cancels: absolute error ~ n u ||x_new||, against ||dx|| = kappa eps_b.
+    change = 10.0**log_kappa * eps_b
+    np.testing.assert_allclose(relative_forward_error(x_new, x), bound, rtol=8 * n * EPS64 * (1 + change) / change)
+    # and (A + 0)(x + dx) = b + db holds, up to rounding of order ||A|| ||x_new|| u
+    np.testing.assert_allclose(a @ x_new, sigma[0] * q1[:, 0] + eps_b * sigma[0] * q1[:, -1], atol=8 * n * EPS64 * (1 + 1e-6 * 10.0**log_kappa))
 
 
 def test_perturbation_bound_values():
@@ -595,7 +656,19 @@ def test_solve_exact_rational_rejects_bad_input():
         solve_exact_rational(np.ones((2, 2, 2)), [1.0, 1.0])
     with pytest.raises(ValueError, match="b must have shape"):
         solve_exact_rational(np.eye(2), [1.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match="b must have shape"):
+        solve_exact_rational(np.eye(2), np.ones((3, 2)))
     assert solve_exact_rational([[4.0]], [2.0]).tolist() == [0.5]
+
+
+@pytest.mark.parametrize("n", [1, 4, 9])
+def test_solve_exact_rational_several_right_hand_sides(n):
+    # Oracle: the Pascal matrix is an integer matrix with an integer inverse, known in closed form
+    # (scipy.linalg.invpascal); with b = I the solver must return it exactly.
+    a = scipy.linalg.pascal(n).astype(float)
+    np.testing.assert_array_equal(solve_exact_rational(a, np.eye(n)), scipy.linalg.invpascal(n).astype(float))
+    b = np.arange(2.0 * n).reshape(n, 2)
+    np.testing.assert_array_equal(solve_exact_rational(a, b), scipy.linalg.invpascal(n) @ b)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -314,7 +314,9 @@ def condition_number(a, ord=2) -> np.ndarray:
     Notes
     -----
     One SVD :math:`\mat{A} = \mat{U}\boldsymbol{\Sigma}\mat{V}^\top` per matrix, :math:`O(n^3)`. For
-    ``ord`` other than 2 the inverse is formed from it as
+    ``ord`` other than 2 the matrix is first scaled by :math:`1/\sigma_{\max}` (which leaves
+    :math:`\kappa` unchanged, and keeps the inverse of a tiny but well-conditioned matrix from
+    overflowing) and the inverse is formed from the SVD as
     :math:`\mat{V}\boldsymbol{\Sigma}^{-1}\mat{U}^\top`. A matrix that is singular in exact
     arithmetic usually has a computed :math:`\sigma_{\min}` of order :math:`u\,\sigma_{\max}`, not 0:
     its condition number comes out near :math:`1/u` rather than infinite. Any
@@ -338,10 +340,14 @@ def condition_number(a, ord=2) -> np.ndarray:
     left, singular_values, right_t = np.linalg.svd(array)
     singular = singular_values[..., -1] == 0
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        # Guard the division: singular matrices are reported as inf below, not through 1/0.
+        # Guard the divisions: singular matrices are reported as inf below, not through 1/0.
         safe = np.where(singular[..., None], 1.0, singular_values)
-        inverse = np.swapaxes(right_t, -1, -2) @ (np.swapaxes(left, -1, -2) / safe[..., :, None])
-        result = matrix_norm(array, ord) * _norm_allowing_inf(inverse, ord)
+        # kappa(A) = kappa(A / sigma_max): scaling first keeps the inverse's entries below
+        # kappa_2(A), so it overflows only when kappa itself does (1/sigma_min alone overflows for
+        # a tiny, e.g. subnormal, but well-conditioned matrix).
+        largest = safe[..., :1]
+        inverse = np.swapaxes(right_t, -1, -2) @ (np.swapaxes(left, -1, -2) * (largest / safe)[..., :, None])
+        result = matrix_norm(array / largest[..., None], ord) * _norm_allowing_inf(inverse, ord)
     return np.where(singular, np.inf, result)
 
 
@@ -464,13 +470,20 @@ def normwise_backward_error(a, x_hat, b, ord=2, *, exact: bool = False) -> np.nd
     Raises
     ------
     ValueError
-        If shapes do not match, an input is not finite, or ``ord`` is not supported.
+        If shapes do not match, an input is not finite, ``ord`` is not supported, or the residual
+        overflows (entries of ``a @ x_hat`` beyond the float64 range).
 
     Notes
     -----
+    :math:`\eta` is invariant under :math:`(\mat{A}, \hat{\boldsymbol{x}}, \boldsymbol{b}) \to
+    (\alpha\mat{A}, \beta\hat{\boldsymbol{x}}, \alpha\beta\boldsymbol{b})`: rescale a problem whose
+    residual overflows. If only :math:`\|\mat{A}\|\,\|\hat{\boldsymbol{x}}\|` overflows, the
+    result underestimates :math:`\eta` (it is 0 when the residual is below the float64 range).
     With ``exact=False`` the residual is computed in the working precision, so the result carries an
-    absolute error of up to about :math:`n u`: a measured :math:`\eta` of order :math:`u` means
-    "as good as the data", and its digits beyond that are noise. ``exact=True`` removes this error.
+    absolute error of up to about :math:`(n + 1) u` (times :math:`\sqrt{n}` for ``ord=2``, since
+    :math:`\|\,|\mat{A}|\,\|_2 \le \sqrt{n}\,\|\mat{A}\|_2`): a measured :math:`\eta` of order
+    :math:`u` means "as good as the data", and its digits beyond that are noise. ``exact=True``
+    removes this error.
 
     References
     ----------
@@ -490,10 +503,13 @@ def normwise_backward_error(a, x_hat, b, ord=2, *, exact: bool = False) -> np.nd
             raise ValueError(f"{name} must have shape (..., {n}) to match a, got {vector.shape}")
     if not isinstance(exact, bool):
         raise TypeError(f"exact must be a bool, got {exact!r}")
-    if exact:
-        residual = _exact_residual(matrix, computed, rhs)
-    else:
-        residual = rhs - np.einsum("...ij,...j->...i", matrix, computed)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below, by name
+        if exact:
+            residual = _exact_residual(matrix, computed, rhs)
+        else:
+            residual = rhs - np.einsum("...ij,...j->...i", matrix, computed)
+    if not np.all(np.isfinite(residual)):
+        raise ValueError("the residual b - a @ x_hat overflows float64; rescale a, x_hat or b")
     numerator = vector_norm(residual, ord)
     denominator = matrix_norm(matrix, ord) * vector_norm(computed, ord) + vector_norm(rhs, ord)
     numerator, denominator = np.broadcast_arrays(numerator, denominator)
@@ -517,7 +533,10 @@ def _exact_residual(a: np.ndarray, x: np.ndarray, b: np.ndarray) -> np.ndarray:
             exact = Fraction(float(b[index][i])) - sum(
                 Fraction(float(a[index][i, j])) * row_x[j] for j in range(n)
             )
-            residual[(*index, i)] = float(exact)
+            try:
+                residual[(*index, i)] = float(exact)
+            except OverflowError:  # beyond the float64 range: inf, which the caller reports
+                residual[(*index, i)] = np.inf
     return residual
 
 
@@ -579,12 +598,13 @@ def solve_exact_rational(a, b) -> np.ndarray:
     ----------
     a : array_like of shape (n, n)
         Finite nonsingular matrix (exactly nonsingular as stored).
-    b : array_like of shape (n,)
-        Finite right-hand side.
+    b : array_like of shape (n,) or (n, k)
+        Finite right-hand side, or ``k`` right-hand sides as columns (``b = np.eye(n)`` gives the
+        exact inverse, rounded once).
 
     Returns
     -------
-    ndarray of shape (n,)
+    ndarray of the shape of ``b``
         The exact solution, each entry correctly rounded to float64.
 
     Raises
@@ -594,8 +614,8 @@ def solve_exact_rational(a, b) -> np.ndarray:
 
     Notes
     -----
-    Exact arithmetic cannot be vectorised: this is a Python loop, :math:`O(n^3)` operations on
-    integers that grow with ``n``. Meant for reference solutions with ``n`` up to a few dozen.
+    Exact arithmetic cannot be vectorised: this is a Python loop, :math:`O(n^3 + n^2 k)` operations
+    on integers that grow with ``n``. Meant for reference solutions with ``n`` up to a few dozen.
 
     See the chapter ``chapters/linalg/floating-point.md``.
     """
@@ -605,10 +625,12 @@ def solve_exact_rational(a, b) -> np.ndarray:
         raise ValueError(f"a must be a single square matrix, got shape {matrix.shape}")
     _check_square(matrix, "a")
     n = matrix.shape[0]
-    if rhs.shape != (n,):
-        raise ValueError(f"b must have shape ({n},) to match a, got {rhs.shape}")
+    if rhs.ndim not in (1, 2) or rhs.shape[0] != n:
+        raise ValueError(f"b must have shape ({n},) or ({n}, k) to match a, got {rhs.shape}")
+    columns = rhs.reshape(n, -1)  # the right-hand sides as columns n, n + 1, ... of the augmented rows
+    width = columns.shape[1]
     rows = [
-        [Fraction(float(value)) for value in row] + [Fraction(float(rhs[i]))]
+        [Fraction(float(value)) for value in row] + [Fraction(float(value)) for value in columns[i]]
         for i, row in enumerate(matrix.astype(np.float64))
     ]
     for k in range(n):
@@ -620,11 +642,12 @@ def solve_exact_rational(a, b) -> np.ndarray:
             if rows[i][k] != 0:
                 factor = rows[i][k] / rows[k][k]
                 rows[i] = [value - factor * top for value, top in zip(rows[i], rows[k], strict=True)]
-    solution = [Fraction(0)] * n
-    for k in range(n - 1, -1, -1):
-        total = rows[k][n] - sum(rows[k][j] * solution[j] for j in range(k + 1, n))
-        solution[k] = total / rows[k][k]
-    return np.array([float(value) for value in solution], dtype=np.float64)
+    solution = [[Fraction(0)] * width for _ in range(n)]
+    for i in range(n - 1, -1, -1):
+        for c in range(width):
+            total = rows[i][n + c] - sum(rows[i][j] * solution[j][c] for j in range(i + 1, n))
+            solution[i][c] = total / rows[i][i]
+    return np.array([[float(value) for value in row] for row in solution], dtype=np.float64).reshape(rhs.shape)
 
 
 def one_minus_cos_ratio_naive(x) -> np.ndarray:
@@ -678,8 +701,10 @@ def one_minus_cos_ratio_stable(x) -> np.ndarray:
 
     Notes
     -----
-    No subtraction of nearly equal numbers; ``x/2`` is exact; ``sin(h)/h`` rather than ``h**2`` in a
-    denominator, so nothing underflows for tiny ``x``.
+    No subtraction of nearly equal numbers; ``x/2`` is exact except for subnormal ``x`` with an odd
+    last bit (there it rounds, harmlessly: ``sin(h)/h`` is 1 to working precision for
+    :math:`|h| < 10^{-8}`); ``sin(h)/h`` rather than ``h**2`` in a denominator, so nothing
+    underflows for tiny ``x``.
 
     See the chapter ``chapters/linalg/floating-point.md``.
     """
