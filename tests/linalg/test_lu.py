@@ -193,6 +193,15 @@ def test_wilkinson_growth_factor_is_two_to_the_n_minus_one(n):
     assert growth_factor(w, pivoting="complete") <= 2.0
 
 
+@pytest.mark.parametrize("shape", [(1, 1), (8, 8), (50, 50), (9, 4)])
+def test_growth_factor_matches_scipy_factors(rng, shape):
+    # independent oracle: the U of LAPACK's getrf (same pivots), max|U| / max|A|
+    a = rng.standard_normal(shape)
+    _, _, u_ref = scipy.linalg.lu(a)
+    expected = np.abs(u_ref).max() / np.abs(a).max()
+    np.testing.assert_allclose(growth_factor(a), expected, rtol=100 * max(shape) * EPS)
+
+
 def test_growth_factor_bad_input():
     with pytest.raises(ValueError, match="nonzero entry"):
         growth_factor(np.zeros((3, 3)))
@@ -268,6 +277,21 @@ def test_float32_stays_float32(rng, func):
     assert np.abs(a[f.perm] - f.l @ f.u).max() <= 4 * 40 * eps32 * (np.abs(f.l) @ np.abs(f.u)).max()
 
 
+@pytest.mark.parametrize("exponent", [1000, -1000])
+def test_huge_and_tiny_entries_scale_exactly(rng, exponent):
+    # scaling by a power of two commutes with every rounding (no overflow, no subnormals here):
+    # the multipliers and pivots are the same, U is scaled exactly
+    a = rng.standard_normal((30, 30))
+    scale = 2.0**exponent
+    for factor in (lambda m: lu(m), lambda m: lu(m, pivoting="complete"), lambda m: lu_blocked(m, block_size=4)):
+        f, g = factor(a), factor(scale * a)
+        np.testing.assert_array_equal(g.perm, f.perm)
+        np.testing.assert_array_equal(g.l, f.l)
+        np.testing.assert_array_equal(g.u, scale * f.u)
+    b = rng.standard_normal(30)
+    np.testing.assert_array_equal(solve(scale * a, b), solve(a, b) / scale)
+
+
 def test_empty_matrix():
     f = lu_blocked(np.zeros((0, 0)))
     assert f.perm.shape == (0,) and f.l.shape == (0, 0) and f.u.shape == (0, 0)
@@ -311,7 +335,7 @@ def test_lu_solve_with_blocked_factors(rng):
 def test_determinant_matches_numpy(rng, n):
     a = rng.standard_normal((n, n))
     np.testing.assert_allclose(determinant(a), np.linalg.det(a), rtol=100 * n * EPS)
-    # a permutation matrix of known sign: one transposition
+    # a permutation matrix of known sign: an n-cycle, the product of n - 1 transpositions
     p = np.eye(n)[np.r_[1:n, 0]] if n > 1 else np.eye(1)
     assert determinant(p) == (-1.0) ** (n - 1)
 
@@ -337,6 +361,19 @@ def test_iterative_refinement_float32_factors_reach_float64_accuracy(rng):
     assert err <= 10 * n * kappa * EPS  # refined: the accuracy of a float64 backward-stable solve
     assert result.x.dtype == np.float64
     assert result.corrections[-1] < result.corrections[0]
+
+
+def test_iterative_refinement_with_its_own_factors(rng):
+    # factors omitted: a float64 LU; the first correction is already at the level of kappa * eps
+    n = 40
+    a = rng.standard_normal((n, n))
+    x_true = rng.standard_normal((n, 2))
+    b = a @ x_true
+    result = iterative_refinement(a, b)
+    kappa = np.linalg.cond(a, np.inf)
+    assert result.x.shape == b.shape
+    assert result.corrections[0] <= 10 * n * kappa * EPS
+    np.testing.assert_allclose(result.x, x_true, rtol=0, atol=10 * n * kappa * EPS * np.abs(x_true).max())
 
 
 # ---------------------------------------------------------------------------------------------

@@ -300,7 +300,10 @@ def lu(a, *, pivoting: str = "partial") -> LU | LUComplete:
         If ``a`` is not 2-D and finite, or ``pivoting`` is unknown.
     SingularMatrixError
         If a pivot is exactly zero (the index of the step is named). With partial or complete
-        pivoting this means that the first ``min(m, n)`` columns are linearly dependent.
+        pivoting this means that the first ``min(m, n)`` columns are linearly dependent. Only
+        exact zeros are detected: a matrix that is singular in exact arithmetic usually leaves a
+        pivot of the size of rounding errors and is factored without error (check the condition
+        number).
 
     Notes
     -----
@@ -336,7 +339,7 @@ def _permute_rows(x: np.ndarray, p: np.ndarray) -> None:
 
     In a column-major array a row is scattered over one memory page per column; gathering rows one
     chunk of columns at a time keeps the pages in use few (LAPACK's ``laswp`` does the same), which
-    cut the time spent permuting at n = 2000 by about a third.
+    cut the time spent permuting at n = 2000 by about a third (in the author's measurements).
     """
     moved = np.flatnonzero(p != np.arange(len(p)))
     if moved.size:
@@ -589,7 +592,13 @@ def determinant(a) -> float:
     Returns
     -------
     det : float
-        ``0.0`` if a zero pivot is met (the matrix is singular).
+        ``0.0`` if an exactly zero pivot is met (the matrix is singular); a matrix that is singular
+        only up to rounding gets a tiny nonzero determinant.
+
+    Raises
+    ------
+    ValueError
+        If ``a`` is not square and finite.
 
     Notes
     -----
@@ -647,10 +656,14 @@ def iterative_refinement(a, b, factors: LU | LUComplete | None = None, *, max_it
     Raises
     ------
     ValueError
-        If shapes do not match or inputs are not finite.
+        If shapes do not match, inputs are not finite or ``max_iter`` is not positive.
+    SingularMatrixError
+        If ``factors`` is omitted and ``a`` has an exactly zero pivot.
 
     Notes
     -----
+    The last correction is applied even when it is the one that failed to halve; when
+    :math:`\kappa(\mathbf{A})\,u_f \gtrsim 1` the iteration can diverge, so inspect ``corrections``.
     Each step costs :math:`2n^2` flops for the residual and :math:`2n^2` for the solve. If the
     factors are accurate enough (:math:`\kappa(\mathbf{A})\,u_f \ll 1`, with :math:`u_f` the unit
     roundoff of the factorisation), the forward error falls geometrically until it reaches the
