@@ -426,10 +426,55 @@ def test_shifted_normal_at_the_rare_event(rng):
     assert abs(res.estimate - TAIL_P) <= Z_BOUND * res.std_error
 
 
-def test_explicit_rate_is_used():
-    a = normal_tail_probability(2.0, 1000, rng=5, rate=2.0)
-    b = normal_tail_probability(2.0, 1000, rng=5, rate=3.0)
-    assert a.estimate != b.estimate
+def _tail_oracle(a, n, seed, method, rate):
+    """Each tail method written out directly (densities, not log-weights), from the same draws."""
+    g = np.random.default_rng(seed)
+    if method == "naive":
+        fw = (g.standard_normal(n) > a).astype(float)
+    elif method == "shifted_normal":
+        x = a + g.standard_normal(n)
+        fw = (x > a) * np.exp(-a * x + a * a / 2)  # phi(x) / phi(x - a)
+    else:
+        x = a + g.standard_exponential(n) / rate
+        fw = (x > a) * stats.norm.pdf(x) / (rate * np.exp(-rate * (x - a)))
+    return fw.mean(), fw.std(ddof=1) / math.sqrt(n)
+
+
+@pytest.mark.parametrize(
+    "method, rate",
+    [("naive", None), ("shifted_normal", None), ("exponential", 2.0), ("exponential", 3.0),
+     ("exponential", None)],
+)
+def test_tail_methods_match_a_direct_computation(method, rate):
+    a, n, seed = 2.0, 1000, 5
+    oracle_rate = exponential_tail_rate(a) if (method == "exponential" and rate is None) else rate
+    est, se = _tail_oracle(a, n, seed, method, oracle_rate)
+    res = normal_tail_probability(a, n, rng=seed, method=method, rate=rate)
+    # Same draws; the two computations differ only by rounding (log space vs densities): a few ulps
+    # per weight, far below 1e-12 relative for weights of moderate size.
+    np.testing.assert_allclose(res.estimate, est, rtol=1e-12)
+    np.testing.assert_allclose(res.std_error, se, rtol=1e-12)
+    if method == "naive":  # the docstring's formula sqrt(p (1 - p) / (n - 1))
+        np.testing.assert_allclose(res.std_error, math.sqrt(est * (1 - est) / (n - 1)), rtol=1e-12)
+
+
+def test_shifted_normal_standard_error_matches_the_closed_form(rng):
+    # E_q[f w^2] = e^{a^2} Phibar(2a) (the chapter). The sample variance of f w has relative standard
+    # deviation sqrt((kappa - 1)/n), kappa = E[(fw - p)^4] / Var^2, here computed by quadrature; its
+    # square root (the standard error) has half that; allow Z_BOUND of those.
+    a, n = 1.0, 20_000
+    p = stats.norm.sf(a)
+    var = math.exp(a * a) * stats.norm.sf(2 * a) - p * p
+
+    def central_moment4(x):  # E_q[(f w - p)^4] = int over x > a of (w - p)^4 q + p^4 Phi_q(a)
+        w = math.exp(-a * x + a * a / 2)
+        return (w - p) ** 4 * stats.norm.pdf(x - a)
+
+    m4 = integrate.quad(central_moment4, a, np.inf)[0] + p**4 * 0.5  # q(X < a) = 1/2
+    kappa = m4 / var**2
+    res = normal_tail_probability(a, n, rng=rng, method="shifted_normal")
+    rtol = Z_BOUND * 0.5 * math.sqrt((kappa - 1) / n)
+    np.testing.assert_allclose(res.std_error, math.sqrt(var / n), rtol=rtol)
 
 
 @pytest.mark.parametrize(
@@ -524,3 +569,54 @@ def test_rates_order_and_unknown_criterion():
     assert values[0] > values[1] > values[2] > 0
     with pytest.raises(ValueError, match="criterion must be one of"):
         exponential_tail_rate(1.0, criterion="best")
+
+
+def test_max_weight_rate_is_accurate_for_extreme_thresholds():
+    # Oracle: the textbook root (a + sqrt(a^2 + 4))/2 in 1000-digit decimal arithmetic, where its
+    # cancellation for a < 0 (about 400 digits at a = -1e200) costs nothing. In doubles that formula
+    # cancels for a < 0 and a^2 overflows for |a| > 1e154.
+    from decimal import Decimal, localcontext
+
+    for a in (-1e200, -1e8, -1e3, -10.0, -1.0, 0.0, 1.0, 10.0, 1e3, 1e8, 1e200):
+        with localcontext() as ctx:
+            ctx.prec = 1000
+            d = Decimal(a)
+            expected = float((d + (d * d + 4).sqrt()) / 2)
+        np.testing.assert_allclose(
+            exponential_tail_rate(a, criterion="max_weight"), expected, rtol=4 * EPS
+        )
+
+
+@pytest.mark.parametrize("a", [-1e200, -1e8, -1e3, -10.0])
+def test_optimal_rate_for_very_negative_thresholds(a):
+    # For a << 0, u = a - lam/2 is very negative and exp(-u^2)/(sqrt(pi) erfc(u)) < 1e-40 is negligible:
+    # the rate equation is lam/2 - a - 1/lam = 0, root 2 / (|a| + sqrt(a^2 + 2)) = about 1/|a|. Brent's
+    # absolute tolerance must therefore be far below 1/|a|.
+    b = abs(a)
+    expected = 2 / (b + b * math.sqrt(1 + 2 / (b * b)))  # no overflow of a^2
+    np.testing.assert_allclose(exponential_tail_rate(a), expected, rtol=8 * EPS)
+
+
+def test_optimal_rate_expansion_for_large_thresholds():
+    # lam* = a + 2/a - 8/a^3 + 88/a^5 + O(a^-7) (the chapter derives the first terms). Below a = 100 the
+    # root is found numerically: there the expansion must agree with it to its truncation error (the
+    # next term, about 1500/a^7) plus the root's error (terms of size a cancel: eps a^3 absolute).
+    for a in (60.0, 80.0, 99.0):
+        series = a + 2 / a - 8 / a**3 + 88 / a**5
+        assert abs(exponential_tail_rate(a) - series) <= 2000 / a**7 + 10 * EPS * a**3
+    # From 100 on, the expansion is used: finite, increasing, above a, no overflow.
+    big = [100.0, 1e3, 1e6, 1e100, 1e200, 1e308]
+    rates = [exponential_tail_rate(a) for a in big]
+    assert all(math.isfinite(r) and r >= a for r, a in zip(rates, big))
+    np.testing.assert_allclose(rates[1] - 1e3, 2e-3 - 8e-9, rtol=1e-6)
+    assert np.all(np.diff(rates) > 0)
+
+
+def test_second_moment_at_extreme_arguments_does_not_warn():
+    # pytest turns warnings into errors: lam^2 overflowing must not produce inf - inf.
+    assert exponential_tail_second_moment(1e200, 1e200) == 0.0
+    # a << 0, lam = 1/|a|: M = e^{lam^2/4 + 1} erfc(-inf) / (4 sqrt(pi) lam) = e |a| / (2 sqrt(pi)).
+    np.testing.assert_allclose(
+        exponential_tail_second_moment(-1e200, 1e-200), math.e * 1e200 / (2 * math.sqrt(math.pi)),
+        rtol=1e-13,
+    )

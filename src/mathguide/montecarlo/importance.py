@@ -41,6 +41,7 @@ __all__ = [
 TAIL_METHODS = ("naive", "exponential", "shifted_normal")
 RATE_CRITERIA = ("second_moment", "max_weight")
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+_RATE_SERIES_FROM = 100.0  # exponential_tail_rate: threshold from which the expansion is used
 
 
 class ImportanceSamplingResult(NamedTuple):
@@ -270,10 +271,10 @@ def _draw_and_weigh(f, log_p, log_q, sample_q, n, rng) -> tuple[np.ndarray, np.n
     zero_q = np.isneginf(lq)
     if zero_q.any():
         bad = int(np.argmax(zero_q))
-        where = "where the target is positive (log_p finite)" if np.isfinite(lp[bad]) else ""
+        where = " where the target is positive (log_p finite)" if np.isfinite(lp[bad]) else ""
         raise ValueError(
             f"log_q(x) is -inf (zero proposal density) at {int(zero_q.sum())} of the {n} samples "
-            f"drawn by sample_q, first at sample {bad} {where}: log_q does not match sample_q, or "
+            f"drawn by sample_q, first at sample {bad}{where}: log_q does not match sample_q, or "
             "the proposal does not cover the target's support"
         )
     return lp - lq, fx
@@ -429,7 +430,9 @@ def exponential_tail_second_moment(a, rate) -> float | np.ndarray:
     Notes
     -----
     Evaluated in log space with ``log erfc(u) = log 2 + log_ndtr(-sqrt(2) u)``, which stays accurate
-    when ``erfc`` underflows (large thresholds).
+    when ``erfc`` underflows (large thresholds). The result itself is about :math:`P(Z > a)^2` near the
+    optimal rate, so it underflows to ``0`` once that is below the smallest double (``a`` above about
+    27 at the optimal rate).
 
     See the chapter ``chapters/montecarlo/importance-sampling.md``.
     """
@@ -439,7 +442,11 @@ def exponential_tail_second_moment(a, rate) -> float | np.ndarray:
         raise ValueError("rate must be positive")
     u = a - lam / 2
     log_erfc = math.log(2.0) + special.log_ndtr(-math.sqrt(2.0) * u)
-    log_m = lam * lam / 4 - lam * a + log_erfc - np.log(4.0 * math.sqrt(math.pi) * lam)
+    # lam (lam/4 - a) rather than lam^2/4 - lam a: no inf - inf when lam^2 overflows. If the product
+    # itself overflows, log E_q[w^2] is +-inf and exp gives the right limit (inf or 0); the two
+    # infinite terms never have opposite signs (lam > 4a > 0 forces u < 0, so log erfc(u) ~ log 2).
+    with np.errstate(over="ignore"):
+        log_m = lam * (lam / 4 - a) + log_erfc - np.log(4.0 * math.sqrt(math.pi) * lam)
     return _as_scalar_if_0d(np.exp(log_m))
 
 
@@ -483,21 +490,47 @@ def exponential_tail_rate(a: float, *, criterion: str = "second_moment") -> floa
     TypeError
         Non-real ``a``.
 
+    Notes
+    -----
+    :math:`\\lambda^\\dagger` is evaluated without cancellation or overflow for every finite ``a``:
+    as :math:`1 / (h/2 - a/2)` with :math:`h = \\sqrt{a^2 + 4}` (``math.hypot``) when :math:`a < 0`.
+    For large positive ``a`` the terms of the equation for :math:`\\lambda^\\star` cancel (each is of
+    order ``a``, their sum of order :math:`1/a^3`), so a root found numerically has a relative error of
+    order :math:`\\varepsilon a^2`. From ``a = 100`` on, the asymptotic expansion
+    :math:`\\lambda^\\star = a + 2/a - 8/a^3 + 88/a^5 + O(a^{-7})` is returned instead; its next term is
+    about :math:`-1500/a^7`, a relative error below ``2e-13``.
+
     See the chapter ``chapters/montecarlo/importance-sampling.md``.
     """
     a = _check_real_scalar(a, "a")
     if criterion not in RATE_CRITERIA:
         raise ValueError(f"criterion must be one of {RATE_CRITERIA}, got {criterion!r}")
-    lam_dagger = (a + math.sqrt(a * a + 4.0)) / 2
+    # The positive root of lam^2 - a lam - 1 = 0. hypot(a, 2) = sqrt(a^2 + 4) without overflow of a^2;
+    # for a < 0 the textbook form (a + h)/2 cancels, its rationalised form 2/(h - a) does not.
+    h = math.hypot(a, 2.0)
+    lam_dagger = a / 2 + h / 2 if a >= 0 else 1 / (h / 2 - a / 2)
     if criterion == "max_weight":
         return lam_dagger
-    # The derivative tends to -inf as lam -> 0+ and to +inf as lam -> inf: bracket a sign change.
-    lo, hi = lam_dagger / 2, 2 * lam_dagger + 1
-    while _d_log_second_moment(lo, a) > 0:
+    if a >= _RATE_SERIES_FROM:
+        # Asymptotic expansion of the root (see the Notes), in powers of 1/a so that nothing overflows.
+        inv = 1 / a
+        return a + inv * (2.0 - inv * inv * (8.0 - 88.0 * inv * inv))
+    # The derivative tends to -inf as lam -> 0+ and to +inf as lam -> inf: bracket a sign change
+    # (lam_star / lam_dagger lies in [1/2, 2] in practice; the loops are a safeguard, bounded so that
+    # they cannot run away).
+    lo, hi = lam_dagger / 2, 2 * lam_dagger
+    for _ in range(2200):
+        if _d_log_second_moment(lo, a) <= 0:  # -1/lam dominates for small lam: ends quickly
+            break
         lo /= 2
-    while _d_log_second_moment(hi, a) < 0:
+    for _ in range(2200):
+        if _d_log_second_moment(hi, a) >= 0:
+            break
         hi *= 2
-    return float(optimize.brentq(_d_log_second_moment, lo, hi, args=(a,), xtol=1e-14, rtol=1e-14))
+    # xtol is absolute: it must be far below lam itself, which is about 1/|a| for very negative a.
+    return float(
+        optimize.brentq(_d_log_second_moment, lo, hi, args=(a,), xtol=1e-300, rtol=4 * np.finfo(float).eps)
+    )
 
 
 def normal_tail_probability(
@@ -544,8 +577,12 @@ def normal_tail_probability(
     Notes
     -----
     Cost :math:`O(n)`. The relative standard error per sample is
-    :math:`\\sqrt{E_q[w^2]/p^2 - 1}`: about :math:`1/\\sqrt{p}` for ``"naive"``, bounded in ``a`` for
-    the two others.
+    :math:`\\sqrt{E_q[w^2]/p^2 - 1}`. As ``a`` grows it is about :math:`1/\\sqrt{p}` for ``"naive"``
+    (exponential growth), :math:`(\\pi/2)^{1/4} \\sqrt{a}` for ``"shifted_normal"`` (slow growth:
+    :math:`e^{a^2} \\bar\\Phi(2a) / \\bar\\Phi(a)^2 \\sim \\sqrt{\\pi/2}\\, a`) and about :math:`1/a^2` for
+    ``"exponential"`` at the optimal rate. For ``a`` well below 0 both proposals are poor (the
+    shifted normal's relative variance grows like :math:`e^{a^2}`, the exponential's like
+    ``|a|``) and ``"naive"`` is the right method.
 
     References
     ----------
