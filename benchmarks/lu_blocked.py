@@ -22,6 +22,8 @@ See the chapter ``chapters/linalg/lu.md`` (section "Why blocking matters").
 from __future__ import annotations
 
 import argparse
+import csv
+import datetime
 import os
 import sys
 import time
@@ -66,6 +68,9 @@ def main() -> None:
     parser.add_argument("--max-unblocked", type=int, default=1000)
     parser.add_argument("--tune", action="store_true", help="try block sizes 32..512 at the largest n")
     parser.add_argument("--seed", type=int, default=20261128)
+    parser.add_argument("--csv", metavar="PATH",
+                        help="also write the measurements to PATH (the chapter plots "
+                             "benchmarks/results/lu_blocked.csv)")
     parser.add_argument("--single-thread", action="store_true",
                         help="re-run with OPENBLAS_NUM_THREADS=1 (both codes on one core: a fair and "
                              "much less noisy comparison on a shared machine)")
@@ -85,6 +90,7 @@ def main() -> None:
     print(header)
     print("-" * len(header))
     ratio_at_largest = None
+    rows = []
     for n in args.sizes:
         a = rng.standard_normal((n, n))
         lu_factor = lambda m: scipy.linalg.lu_factor(m, check_finite=False)  # noqa: E731
@@ -94,6 +100,7 @@ def main() -> None:
         blocked(a)
         t = best_times({"lapack": lu_factor, "blocked": blocked}, a, args.repeats)
         t_lapack, t_blocked = t["lapack"], t["blocked"]
+        t_lu = float("nan")
         if n <= args.max_unblocked:
             t_lu = best_times({"lu": lu}, a, max(1, args.repeats // 2))["lu"]
             lu_cols = f"{t_lu:8.3f} {gflops(n, t_lu):6.2f}"
@@ -102,9 +109,22 @@ def main() -> None:
             lu_cols, lu_ratio = f"{'-':>8} {'-':>6}", f"{'-':>9}"
         error = check(a, args.block_size)
         ratio = t_blocked / t_lapack
+        rows.append({"n": n, "lu_s": t_lu, "lu_blocked_s": t_blocked, "lu_factor_s": t_lapack,
+                     "block_size": args.block_size, "rel_error": error})
         ratio_at_largest = ratio
         print(f"{n:5d} | {lu_cols} | {t_blocked:11.3f} {gflops(n, t_blocked):6.2f} | "
               f"{t_lapack:13.3f} {gflops(n, t_lapack):6.2f} | {ratio:14.2f} {lu_ratio} | {error:8.1e}")
+
+    if args.csv:
+        meta = (f"# benchmarks/lu_blocked.py, {datetime.date.today().isoformat()}, numpy {np.__version__}, "
+                f"scipy {scipy.__version__}, {os.cpu_count()} cpus, OPENBLAS_NUM_THREADS={threads}, "
+                f"best of {args.repeats}, load average {os.getloadavg()[0]:.2f}\n")
+        with open(args.csv, "w", newline="") as handle:
+            handle.write(meta)
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        print(f"wrote {args.csv}")
 
     n = args.sizes[-1]
     verdict = ""
