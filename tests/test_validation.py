@@ -9,6 +9,7 @@ from mathguide._validation import (
     as_float_array,
     as_generator,
     as_matrix_stack,
+    as_square_matrix,
     check_axis,
     check_positive_int,
 )
@@ -77,3 +78,10 @@ def test_as_matrix_stack() -> None:
     assert as_matrix_stack(np.zeros((2, 3, 4)), "a").shape == (2, 3, 4)
     with pytest.raises(ValueError, match="a must have at least 2 dimensions"):
         as_matrix_stack([1.0, 2.0], "a")
+
+
+def test_as_square_matrix() -> None:
+    assert as_square_matrix(np.eye(3), "a").shape == (3, 3)
+    for bad in (np.zeros((2, 3)), np.zeros(3), np.zeros((2, 2, 2))):
+        with pytest.raises(ValueError, match="a must be a square 2-D array"):
+            as_square_matrix(bad, "a")

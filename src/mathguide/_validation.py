@@ -69,3 +69,11 @@ def as_matrix_stack(value, name: str) -> np.ndarray:
     if array.ndim < 2:
         raise ValueError(f"{name} must have at least 2 dimensions (..., m, n), got shape {array.shape}")
     return array
+
+
+def as_square_matrix(value, name: str) -> np.ndarray:
+    """``value`` as a finite float array of shape ``(n, n)``."""
+    array = as_float_array(value, name)
+    if array.ndim != 2 or array.shape[0] != array.shape[1]:
+        raise ValueError(f"{name} must be a square 2-D array, got shape {array.shape}")
+    return array

@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mathguide._validation import as_float_array
+from mathguide._validation import as_float_array, as_square_matrix
 from mathguide.linalg.lu import SingularMatrixError, back_substitution, forward_substitution
 
 __all__ = [
@@ -46,9 +46,7 @@ class LDL(NamedTuple):
 
 
 def _symmetric(a, name: str = "a") -> np.ndarray:
-    a = as_float_array(a, name)
-    if a.ndim != 2 or a.shape[0] != a.shape[1]:
-        raise ValueError(f"{name} must be a square 2-D array, got shape {a.shape}")
+    a = as_square_matrix(a, name)
     # symmetric up to rounding: the factorisations read only the lower triangle
     scale = float(np.max(np.abs(a), initial=0.0))
     if np.max(np.abs(a - a.T), initial=0.0) > 16 * np.finfo(a.dtype).eps * scale * max(a.shape[0], 1):

@@ -10,7 +10,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.linalg.blas
 
-from mathguide._validation import as_float_array, check_positive_int
+from mathguide._validation import as_float_array, as_square_matrix, check_positive_int
 
 __all__ = [
     "LU",
@@ -72,13 +72,6 @@ class Refinement(NamedTuple):
 # validation helpers
 
 
-def _square(a, name: str = "a") -> np.ndarray:
-    a = as_float_array(a, name)
-    if a.ndim != 2 or a.shape[0] != a.shape[1]:
-        raise ValueError(f"{name} must be a square 2-D array, got shape {a.shape}")
-    return a
-
-
 def _rhs(b, n: int, name: str = "b") -> np.ndarray:
     b = as_float_array(b, name)
     if b.ndim not in (1, 2) or b.shape[0] != n:
@@ -132,7 +125,7 @@ def forward_substitution(l, b, *, unit_diagonal: bool = False) -> np.ndarray:
     ----------
     Golub & Van Loan (2013), section 3.1. See the chapter ``chapters/linalg/lu.md``.
     """
-    l = _square(l, "l")
+    l = as_square_matrix(l, "l")
     n = l.shape[0]
     b = _rhs(b, n)
     dtype = np.result_type(l, b)
@@ -183,7 +176,7 @@ def back_substitution(u, b, *, unit_diagonal: bool = False) -> np.ndarray:
     ----------
     Golub & Van Loan (2013), section 3.1. See the chapter ``chapters/linalg/lu.md``.
     """
-    u = _square(u, "u")
+    u = as_square_matrix(u, "u")
     n = u.shape[0]
     b = _rhs(b, n)
     dtype = np.result_type(u, b)
@@ -438,7 +431,7 @@ def lu_blocked(a, block_size: int = 256) -> LU:
     Golub & Van Loan (2013), section 3.2.11; Toledo (1997) for the recursive panel.
     See the chapter ``chapters/linalg/lu.md``.
     """
-    a = _square(a)
+    a = as_square_matrix(a, "a")
     b = check_positive_int(block_size, "block_size")
     n = a.shape[0]
     # column-major work array, as in LAPACK: the panels' columns are contiguous in memory;
@@ -537,7 +530,7 @@ def solve(a, b, *, pivoting: str = "partial") -> np.ndarray:
     -----
     :math:`2n^3/3 + 2n^2k` flops. See the chapter ``chapters/linalg/lu.md``.
     """
-    a = _square(a)
+    a = as_square_matrix(a, "a")
     b = _rhs(b, a.shape[0])
     return lu_solve(lu(a, pivoting=pivoting), b)
 
@@ -607,7 +600,7 @@ def determinant(a) -> float:
 
     See the chapter ``chapters/linalg/lu.md``.
     """
-    a = _square(a)
+    a = as_square_matrix(a, "a")
     try:
         perm, _, u = lu(a)
     except SingularMatrixError:
@@ -674,7 +667,7 @@ def iterative_refinement(a, b, factors: LU | LUComplete | None = None, *, max_it
     ----------
     Wilkinson (1963); Higham (2002), chapter 12. See the chapter ``chapters/linalg/lu.md``.
     """
-    a = _square(a)
+    a = as_square_matrix(a, "a")
     n = a.shape[0]
     b = _rhs(b, n)
     steps = check_positive_int(max_iter, "max_iter")
