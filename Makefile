@@ -21,7 +21,7 @@ export OMP_NUM_THREADS ?= 1
 # JupyterLab refuses to run as root unless told to (containers often run as root).
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: book test pytest serve lab clean venv
+.PHONY: book test pytest lint serve lab clean venv
 
 venv: $(STAMP)
 
@@ -45,6 +45,9 @@ pytest: $(STAMP)
 # The book is built first so that the offline-HTML test checks the pages of this very run.
 test: book
 	MATHGUIDE_REQUIRE_BUILD=1 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks conftest.py
 
 serve: $(STAMP)
 	test -f _build/html/index.html || $(MAKE) book

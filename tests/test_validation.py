@@ -85,3 +85,60 @@ def test_as_square_matrix() -> None:
     for bad in (np.zeros((2, 3)), np.zeros(3), np.zeros((2, 2, 2))):
         with pytest.raises(ValueError, match="a must be a square 2-D array"):
             as_square_matrix(bad, "a")
+
+
+# --- real scalars, bounded integers, and the generated package namespaces ---------------------------
+import importlib  # noqa: E402
+
+from mathguide._exports import reexport  # noqa: E402
+from mathguide._validation import check_int, check_real_scalar  # noqa: E402
+
+
+def test_check_real_scalar_accepts_numbers_and_0d_arrays() -> None:
+    assert check_real_scalar(2, "t") == 2.0
+    assert isinstance(check_real_scalar(np.float32(1.5), "t"), float)
+    assert check_real_scalar(np.array(3.0), "t") == 3.0
+    assert check_real_scalar(np.inf, "t", allow_inf=True) == np.inf
+    assert check_real_scalar(0.0, "t", nonnegative=True) == 0.0
+
+
+@pytest.mark.parametrize(
+    "value, kwargs, error, message",
+    [
+        (True, {}, TypeError, "tau must be a real number"),
+        ("1", {}, TypeError, "tau must be a real number"),
+        (1j, {}, TypeError, "tau must be a real number"),
+        (np.ones(2), {}, TypeError, "tau must be a real number"),
+        (np.nan, {}, ValueError, "tau must not be NaN"),
+        (np.inf, {}, ValueError, "tau must be finite"),
+        (0.0, {"positive": True}, ValueError, "tau must be positive"),
+        (-1e-300, {"nonnegative": True}, ValueError, "tau must be non-negative"),
+    ],
+)
+def test_check_real_scalar_rejects(value, kwargs, error, message) -> None:
+    with pytest.raises(error, match=message):
+        check_real_scalar(value, "tau", **kwargs)
+
+
+def test_check_int_bounds() -> None:
+    assert check_int(np.int64(3), "k", low=1, high=3) == 3
+    with pytest.raises(ValueError, match=r"k must be an integer in \[1, 3\], got 4"):
+        check_int(4, "k", low=1, high=3)
+    with pytest.raises(ValueError, match=r"k must be an integer in \[-inf, 0\], got 1"):
+        check_int(1, "k", high=0)
+    for bad in (True, 2.0, "2", None):
+        with pytest.raises(TypeError, match="k must be an integer"):
+            check_int(bad, "k")
+
+
+def test_reexport_builds_the_union_and_refuses_clashes() -> None:
+    namespace: dict = {}
+    names = reexport("mathguide.simplex", ("softmax", "sparsemax"), namespace)
+    # `import mathguide.simplex.softmax as m` would give the function that shadows its module.
+    softmax_module = importlib.import_module("mathguide.simplex.softmax")
+    sparsemax_module = importlib.import_module("mathguide.simplex.sparsemax")
+
+    assert names == sorted(set(softmax_module.__all__) | set(sparsemax_module.__all__))
+    assert namespace["sparsemax"] is sparsemax_module.sparsemax
+    with pytest.raises(ImportError, match="exported by both"):
+        reexport("mathguide.simplex", ("softmax", "softmax"), {})

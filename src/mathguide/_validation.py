@@ -77,3 +77,48 @@ def as_square_matrix(value, name: str) -> np.ndarray:
     if array.ndim != 2 or array.shape[0] != array.shape[1]:
         raise ValueError(f"{name} must be a square 2-D array, got shape {array.shape}")
     return array
+
+
+def check_real_scalar(
+    value,
+    name: str,
+    *,
+    positive: bool = False,
+    nonnegative: bool = False,
+    allow_inf: bool = False,
+) -> float:
+    """Return ``value`` as a Python ``float`` after checking that it is one real number.
+
+    Booleans, strings, complex numbers and arrays of more than one element are refused with a
+    ``TypeError``; NaN always, infinities unless ``allow_inf``, and values outside the requested sign
+    with a ``ValueError``.
+    """
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    result = float(value)
+    if np.isnan(result):
+        raise ValueError(f"{name} must not be NaN")
+    if not allow_inf and np.isinf(result):
+        raise ValueError(f"{name} must be finite, got {result}")
+    if positive and not result > 0:
+        raise ValueError(f"{name} must be positive, got {result}")
+    if nonnegative and not result >= 0:
+        raise ValueError(f"{name} must be non-negative, got {result}")
+    return result
+
+
+def check_int(value, name: str, *, low: int | None = None, high: int | None = None) -> int:
+    """Return ``value`` as an ``int`` after checking that it is a whole number in ``[low, high]``.
+
+    Either bound may be ``None`` (no bound). Booleans and floats are refused with a ``TypeError``.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    result = int(value)
+    if (low is not None and result < low) or (high is not None and result > high):
+        lo = "-inf" if low is None else low
+        hi = "inf" if high is None else high
+        raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {result}")
+    return result

@@ -18,6 +18,23 @@ import numpy as np
 
 from mathguide._validation import as_float_array
 
+__all__ = [
+    "Float64Fields",
+    "condition_number",
+    "float64_fields",
+    "matrix_norm",
+    "norm_equivalence_constant",
+    "normwise_backward_error",
+    "one_minus_cos_ratio_naive",
+    "one_minus_cos_ratio_stable",
+    "perturbation_bound",
+    "relative_condition_number",
+    "relative_forward_error",
+    "solve_exact_rational",
+    "unit_roundoff",
+    "vector_norm",
+]
+
 _VECTOR_ORDS = (1, 2, np.inf)
 _MATRIX_ORDS = (1, 2, np.inf, "fro")
 

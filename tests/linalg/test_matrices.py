@@ -1,0 +1,78 @@
+"""Test matrices with prescribed singular values (src/mathguide/linalg/matrices.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mathguide.linalg import random_matrix, random_orthogonal
+
+EPS64 = np.finfo(np.float64).eps
+
+
+@pytest.mark.parametrize("n, batch", [(1, ()), (4, ()), (7, (3,)), (5, (2, 2))])
+def test_random_orthogonal_is_orthogonal(rng, n, batch) -> None:
+    q = random_orthogonal(n, batch=batch, rng=rng)
+    assert q.shape == (*batch, n, n)
+    gram = np.swapaxes(q, -1, -2) @ q
+    np.testing.assert_allclose(gram, np.broadcast_to(np.eye(n), gram.shape), rtol=0, atol=20 * n * EPS64)
+
+
+def test_random_orthogonal_is_haar_by_its_mean_trace(rng) -> None:
+    # For Haar-distributed Q in O(n), E[tr Q] = 0 and Var[tr Q] = 1 (Diaconis and Shahshahani). QR
+    # without the sign fix gives E[tr Q] > 0; the mean over 4000 draws has standard error 1/sqrt(4000).
+    traces = np.trace(random_orthogonal(6, batch=(4000,), rng=rng), axis1=-2, axis2=-1)
+    assert abs(traces.mean()) < 4 / np.sqrt(traces.size)
+    assert abs(traces.var() - 1.0) < 0.15
+
+
+@pytest.mark.parametrize("m, n", [(5, 5), (8, 3), (3, 8), (1, 1)])
+def test_random_matrix_has_the_requested_singular_values(rng, m, n) -> None:
+    k = min(m, n)
+    sigma = np.sort(rng.uniform(0.1, 10.0, k))[::-1]
+    a = random_matrix(m, n, singular_values=sigma, rng=rng)
+    assert a.shape == (m, n)
+    np.testing.assert_allclose(np.linalg.svd(a, compute_uv=False), sigma, rtol=50 * EPS64 * 10 / 0.1, atol=0)
+
+
+def test_random_matrix_condition_and_batch(rng) -> None:
+    a = random_matrix(6, 4, condition=1e6, batch=(3,), rng=rng)
+    assert a.shape == (3, 6, 4)
+    np.testing.assert_allclose(np.linalg.cond(a), 1e6, rtol=1e-8, atol=0)
+
+
+def test_random_matrix_rank_deficient_and_float32(rng) -> None:
+    a = random_matrix(5, 4, singular_values=[3.0, 2.0, 0.0, 0.0], rng=rng)
+    assert np.linalg.matrix_rank(a) == 2
+    assert random_matrix(3, condition=10, dtype=np.float32, rng=rng).dtype == np.float32
+
+
+def test_random_matrix_is_seeded(rng) -> None:
+    first = random_matrix(4, condition=10, rng=1)
+    np.testing.assert_array_equal(first, random_matrix(4, condition=10, rng=1))
+    assert not np.allclose(first, random_matrix(4, condition=10, rng=2), rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({}, ValueError, "exactly one of singular_values and condition"),
+        ({"condition": 10, "singular_values": [1, 1, 1]}, ValueError, "exactly one"),
+        ({"condition": 0.5}, ValueError, "condition must be >= 1"),
+        ({"singular_values": [1.0, 2.0]}, ValueError, "singular_values must have shape"),
+        ({"singular_values": [1.0, -2.0, 1.0]}, ValueError, "non-negative"),
+        ({"condition": 10, "dtype": np.int64}, TypeError, "dtype must be float32 or float64"),
+        ({"condition": 10, "rng": None}, TypeError, "rng must be"),
+    ],
+)
+def test_random_matrix_rejects_bad_arguments(kwargs, error, message) -> None:
+    kwargs.setdefault("rng", 0)
+    with pytest.raises(error, match=message):
+        random_matrix(3, **kwargs)
+
+
+def test_random_matrix_rejects_bad_shape() -> None:
+    with pytest.raises(ValueError, match="m must be an integer in"):
+        random_matrix(0, condition=2, rng=0)
+    with pytest.raises(TypeError, match="n must be an integer"):
+        random_matrix(3, 2.0, condition=2, rng=0)
