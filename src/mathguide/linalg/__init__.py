@@ -9,6 +9,7 @@ _MODULES = (
     "matrices",  # test matrices (floating-point.md and later chapters)
     "lu",  # lu.md
     "cholesky",  # cholesky.md
+    "qr",  # qr.md (Householder reflectors and Givens rotations, also used by later chapters)
     "pinv",  # pseudo-inverse.md
     "lowrank",  # pseudo-inverse.md
 )
