@@ -47,7 +47,7 @@ test: book
 	MATHGUIDE_REQUIRE_BUILD=1 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks conftest.py
+	$(BIN)/ruff check src tests benchmarks conftest.py _ext
 
 serve: $(STAMP)
 	test -f _build/html/index.html || $(MAKE) book

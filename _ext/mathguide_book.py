@@ -1,0 +1,195 @@
+"""Sphinx extension for the Math Guide site: what the stock Jupyter Book 1 toolchain gets wrong.
+
+- Collapsible proofs: ``{prf:proof}`` with ``:class: dropdown`` renders an admonition without a
+  title, on which sphinx-togglebutton's script throws and stops setting up every later toggle (so
+  exercise solutions were shown). Such proofs get a "Proof" title here, and every proof a unique id
+  (sphinx-proof gives them all ``id="proof"``).
+- Bibliography labels in author–year form, the same as the text's citations ("Su, 2024a").
+- The execution budget: a chapter whose execution takes longer than ``mathguide_execution_budget``
+  seconds is a build warning (so the strict build fails).
+- Notebooks to take away: each executed chapter is written to ``_notebooks/<chapter>.ipynb`` in the
+  site, with a first cell that defines the book's math macros for plain Jupyter, and the chapter
+  page links to it.
+- Search snippets: math is shown as plain text, not raw ``\\(...\\)`` TeX.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+from docutils import nodes
+from pybtex.plugin import register_plugin
+from pybtex.style.formatting.plain import Style as PlainStyle
+from pybtex.style.labels import BaseLabelStyle
+from sphinx.application import Sphinx
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+NOTEBOOK_DIR = "_notebooks"
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+# --- proofs ------------------------------------------------------------------------------------------
+
+
+def _fix_proofs(app: Sphinx, doctree: nodes.document) -> None:
+    """Title collapsible proofs and give every proof a unique id."""
+    count = 0
+    for admonition in list(doctree.findall(nodes.admonition)):
+        if admonition.get("ids") != ["proof"]:
+            continue
+        count += 1
+        admonition["ids"] = [f"proof-{count}"]
+        if "dropdown" not in admonition["classes"]:
+            continue
+        # sphinx-proof prepends "Proof. " to the first paragraph; the title says it now.
+        first = next(iter(admonition.findall(nodes.paragraph)), None)
+        if first is not None and first.children and isinstance(first[0], nodes.Text):
+            text = str(first[0])
+            if text.startswith("Proof. "):
+                first[0] = nodes.Text(text[len("Proof. ") :])
+        admonition.insert(0, nodes.title("", "Proof"))
+
+
+# --- bibliography labels -----------------------------------------------------------------------------
+
+
+def _author_label(entry) -> str:
+    persons = entry.persons.get("author") or entry.persons.get("editor") or []
+    names = [" ".join(person.prelast_names + person.last_names) for person in persons]
+    names = [re.sub(r"[{}]", "", name) for name in names]
+    if not names:
+        return re.sub(r"[{}]", "", entry.fields.get("key", entry.key))
+    if len(names) == 1:
+        return names[0]
+    if len(names) == 2:
+        return f"{names[0]} and {names[1]}"
+    return f"{names[0]} et al."
+
+
+class AuthorYearLabels(BaseLabelStyle):
+    """Labels "Author, year" as in the text's citations; references.bib keeps them unique."""
+
+    def format_labels(self, sorted_entries):
+        labels = [f"{_author_label(entry)}, {entry.fields.get('year', 'n.d.')}" for entry in sorted_entries]
+        for label, count in Counter(labels).items():
+            if count > 1:
+                logger.warning(f"bibliography label {label!r} is used by {count} entries: add a/b to their year")
+        yield from labels
+
+
+class AuthorYearStyle(PlainStyle):
+    default_label_style = "mathguide_author_year"
+
+
+# --- execution budget and notebooks ------------------------------------------------------------------
+
+
+def _exec_data(env) -> dict:
+    from myst_nb.sphinx_ import NbMetadataCollector
+
+    data = {}
+    for docname, metadata in NbMetadataCollector.get_doc_data(env).items():
+        exec_data = metadata.get("exec_data")
+        if exec_data:
+            data[docname] = exec_data
+    return data
+
+
+def _check_budget(app: Sphinx, env) -> None:
+    budget = app.config.mathguide_execution_budget
+    for docname, data in sorted(_exec_data(env).items()):
+        runtime = data.get("runtime")
+        if runtime is not None and runtime > budget:
+            logger.warning(
+                f"{docname} took {runtime:.1f} s to execute, over the {budget:g} s budget per chapter",
+                location=docname,
+            )
+
+
+def _macro_cell(app: Sphinx) -> dict:
+    """A markdown cell that defines the book's MathJax macros for plain Jupyter."""
+    macros = app.config.mathjax3_config["tex"]["macros"]
+    lines = []
+    for name, value in macros.items():
+        if isinstance(value, list):
+            lines.append(f"\\newcommand{{\\{name}}}[{value[1]}]{{{value[0]}}}")
+        else:
+            lines.append(f"\\newcommand{{\\{name}}}{{{value}}}")
+    source = "$$\n" + "\n".join(lines) + "\n$$"
+    return {"cell_type": "markdown", "metadata": {"tags": ["remove-cell"]}, "source": source}
+
+
+def _howto_cell(docname: str) -> dict:
+    return {
+        "cell_type": "markdown",
+        "metadata": {},
+        "source": (
+            f"*Math Guide*, chapter `{docname}`. To run this notebook, install the book's package and "
+            "its pinned requirements from a clone of the repository (in its root folder: "
+            "`python -m pip install -r requirements.txt`), then open the notebook in Jupyter. "
+            "The first cell above defines the book's math macros."
+        ),
+    }
+
+
+def _notebook_path(docname: str) -> str:
+    return f"{NOTEBOOK_DIR}/{docname}.ipynb"
+
+
+def _write_notebooks(app: Sphinx, exception) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    executed = Path(app.env.mystnb_config.output_folder)
+    for docname in _exec_data(app.env):
+        source = executed / f"{docname}.ipynb"
+        if not source.exists():
+            logger.warning(f"executed notebook of {docname} not found at {source}")
+            continue
+        notebook = json.loads(source.read_text(encoding="utf-8"))
+        notebook["cells"] = [_macro_cell(app), _howto_cell(docname)] + notebook["cells"]
+        target = Path(app.outdir) / _notebook_path(docname)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(notebook, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+def _link_notebook(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    if doctree is None or pagename not in _exec_data(app.env):
+        return
+    relative = "../" * pagename.count("/") + _notebook_path(pagename)
+    link = (
+        '<div class="admonition note mathguide-notebook"><p>'
+        f'<a class="reference download" href="{relative}" download>Download this chapter as a Jupyter '
+        "notebook</a> (with its outputs). To run it: <code>python -m pip install -r requirements.txt</code> "
+        "in a clone of the repository (see its README).</p></div>"
+    )
+    body = context.get("body", "")
+    context["body"] = re.sub(r"(</h1>)", r"\1" + link.replace("\\", "\\\\"), body, count=1)
+
+
+# --- setup -------------------------------------------------------------------------------------------
+
+
+def _add_static(app: Sphinx) -> None:
+    app.config.html_static_path = [*app.config.html_static_path, str(STATIC_DIR)]
+
+
+def setup(app: Sphinx) -> dict:
+    register_plugin("pybtex.style.labels", "mathguide_author_year", AuthorYearLabels)
+    register_plugin("pybtex.style.formatting", "mathguide_author_year", AuthorYearStyle)
+    app.add_config_value("mathguide_execution_budget", 30.0, "env")
+    app.connect("doctree-read", _fix_proofs)
+    app.connect("env-updated", _check_budget)
+    app.connect("build-finished", _write_notebooks)
+    app.connect("html-page-context", _link_notebook)
+    app.connect("builder-inited", _add_static)
+    app.add_js_file("mathguide-search.js")
+    app.add_css_file("mathguide.css")
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
+__all__ = ["setup"]
