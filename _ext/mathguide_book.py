@@ -171,6 +171,47 @@ def _link_notebook(app: Sphinx, pagename: str, templatename: str, context: dict,
     context["body"] = re.sub(r"(</h1>)", r"\1" + link.replace("\\", "\\\\"), body, count=1)
 
 
+# --- search index ------------------------------------------------------------------------------------
+
+LABEL_KINDS = {"def": "Definition", "thm": "Theorem", "lem": "Lemma", "alg": "Algorithm", "ex": "Exercise"}
+
+
+def _plain_tex(text: str) -> str:
+    """TeX in a title as plain text, for the search results list (MathJax does not run there)."""
+    text = re.sub(r"\\(?:vb|mat|mathbf|boldsymbol|mathbb|mathrm|operatorname\*?|text)\{([^{}]*)\}", r"\1", text)
+    return re.sub(r"[{}]", "", re.sub(r"\\([a-zA-Z]+)", r"\1", text))
+
+
+def _search_title(title: str, anchors: list) -> str | None:
+    """Sphinx indexes a ``prf:``/exercise title as " (Name)": name its kind instead."""
+    if not (title == "" or title.startswith(" (")):
+        return _plain_tex(title)
+    prefix = anchors[0][1].split("-", 1)[0] if anchors and anchors[0][1] else ""
+    kind = LABEL_KINDS.get(prefix)
+    name = title.strip()[1:-1] if title.strip() else ""
+    if kind is None:
+        return _plain_tex(name) or None
+    return f"{kind}: {_plain_tex(name)}" if name else kind
+
+
+def _fix_search_index(app: Sphinx, exception) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    path = Path(app.outdir) / "searchindex.js"
+    if not path.exists():
+        return
+    text = path.read_text(encoding="utf-8")
+    prefix, payload = text[: text.index("(") + 1], text[text.index("(") + 1 : text.rindex(")")]
+    index = json.loads(payload)
+    titles: dict[str, list] = {}
+    for title, anchors in index.get("alltitles", {}).items():
+        fixed = _search_title(title, anchors)
+        if fixed:
+            titles.setdefault(fixed, []).extend(anchors)
+    index["alltitles"] = titles
+    path.write_text(prefix + json.dumps(index, ensure_ascii=False, separators=(",", ":")) + ")", encoding="utf-8")
+
+
 # --- setup -------------------------------------------------------------------------------------------
 
 
@@ -185,6 +226,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("doctree-read", _fix_proofs)
     app.connect("env-updated", _check_budget)
     app.connect("build-finished", _write_notebooks)
+    app.connect("build-finished", _fix_search_index)
     app.connect("html-page-context", _link_notebook)
     app.connect("builder-inited", _add_static)
     app.add_js_file("mathguide-search.js")
