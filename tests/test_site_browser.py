@@ -28,7 +28,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 HTML_DIR = REPO / "_build" / "html"
 PHONE_WIDTH = 400
-DESKTOP_WIDTH = 1280
+DESKTOP_WIDTH = 1400
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 
 
@@ -199,6 +199,16 @@ def test_no_sideways_scrolling_on_a_phone(visits, page_path) -> None:
                 .slice(0, 5).map((e) => e.tagName + "." + e.className + ": " + (e.textContent || "").slice(0, 60))"""
         )
         pytest.fail(f"the page is {overflow} px wider than a {PHONE_WIDTH} px screen: {culprits}")
+
+
+@pytest.mark.parametrize("page_path", PAGES)
+def test_code_and_output_blocks_do_not_scroll_sideways(visits, page_path) -> None:
+    wide = visits(page_path).page.evaluate(
+        """() => Array.from(document.querySelectorAll("main pre"))
+            .filter((e) => e.scrollWidth > e.clientWidth + 1)
+            .map((e) => e.textContent.split("\\n")[0].slice(0, 60))"""
+    )
+    assert wide == []
 
 
 HIDDEN_BLOCKS = ".solution.dropdown, .proof.dropdown, .admonition.dropdown"
