@@ -124,8 +124,10 @@ def test_check_int_bounds() -> None:
     assert check_int(np.int64(3), "k", low=1, high=3) == 3
     with pytest.raises(ValueError, match=r"k must be an integer in \[1, 3\], got 4"):
         check_int(4, "k", low=1, high=3)
-    with pytest.raises(ValueError, match=r"k must be an integer in \[-inf, 0\], got 1"):
+    with pytest.raises(ValueError, match=r"k must be an integer <= 0, got 1"):
         check_int(1, "k", high=0)
+    with pytest.raises(ValueError, match=r"n must be an integer >= 2, got 1"):
+        check_int(1, "n", low=2)
     for bad in (True, 2.0, "2", None):
         with pytest.raises(TypeError, match="k must be an integer"):
             check_int(bad, "k")

@@ -205,10 +205,32 @@ def test_randomized_svd_edge_shapes(rng):
 @pytest.mark.parametrize("k", [-1, 5])
 def test_bad_k(k):
     a = np.ones((4, 6))
-    with pytest.raises(ValueError, match="k must be between 0 and 4"):
+    with pytest.raises(ValueError, match=r"k must be an integer in \[0, 4\]"):
         truncated_svd(a, k)
-    with pytest.raises(ValueError, match="k must be between 0 and 4"):
+    with pytest.raises(ValueError, match=r"k must be an integer in \[0, 4\]"):
         randomized_svd(a, k, rng=0)
+
+
+@pytest.mark.parametrize(
+    "size, error, message",
+    [
+        (-1, ValueError, r"size must be an integer in \[0, 4\], got -1"),
+        (5, ValueError, r"size must be an integer in \[0, 4\], got 5"),
+        (2.0, TypeError, "size must be an integer, got 2.0"),
+        (True, TypeError, "size must be an integer, got True"),
+        (None, TypeError, "size must be an integer, got None"),
+    ],
+)
+def test_range_finder_bad_size(size, error, message):
+    with pytest.raises(error, match=message):
+        randomized_range_finder(np.ones((4, 6)), size, rng=0)
+
+
+def test_range_finder_bad_power_iterations_and_rng():
+    with pytest.raises(ValueError, match="power_iterations must be an integer >= 0"):
+        randomized_range_finder(np.ones((4, 6)), 2, power_iterations=-1, rng=0)
+    with pytest.raises(TypeError, match="rng"):
+        randomized_range_finder(np.ones((4, 6)), 2, rng=None)
 
 
 def test_bad_types():
@@ -219,9 +241,9 @@ def test_bad_types():
         truncated_svd(a, True)
     with pytest.raises(TypeError, match="rng"):
         randomized_svd(a, 2, rng=None)
-    with pytest.raises(ValueError, match="oversample must be >= 0"):
+    with pytest.raises(ValueError, match="oversample must be an integer >= 0"):
         randomized_svd(a, 2, oversample=-1, rng=0)
-    with pytest.raises(ValueError, match="power_iterations must be >= 0"):
+    with pytest.raises(ValueError, match="power_iterations must be an integer >= 0"):
         randomized_svd(a, 2, power_iterations=-1, rng=0)
     with pytest.raises(ValueError, match="a must be finite"):
         truncated_svd(np.array([[np.inf, 1.0]]), 1)

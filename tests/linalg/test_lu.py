@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from mathguide.linalg.matrices import random_matrix
 from mathguide.linalg.lu import (
     LU,
     LUComplete,
@@ -211,7 +212,7 @@ def test_growth_factor_bad_input():
 # errors and input handling
 
 
-@pytest.mark.parametrize("func", [lambda a: lu(a), lambda a: lu(a, pivoting="complete"), lambda a: lu_blocked(a, 2)])
+@pytest.mark.parametrize("func", [lambda a: lu(a), lambda a: lu(a, pivoting="complete"), lambda a: lu_blocked(a, block_size=2)])
 def test_singular_matrix_names_the_pivot(func):
     a = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]])  # row 2 = 2 row 1: rank 2
     with pytest.raises(SingularMatrixError, match="zero pivot at index 2") as info:
@@ -240,7 +241,7 @@ def test_zero_pivot_without_pivoting_names_index_zero():
         (lambda: solve(np.eye(3), np.ones((3, 2, 1))), ValueError, "b must have shape"),
         (lambda: solve(np.ones((3, 2)), np.ones(3)), ValueError, "a must be a square"),
         (lambda: lu_solve((np.arange(2), np.eye(2), np.eye(2)), np.ones(2)), TypeError, "factors must be"),
-        (lambda: iterative_refinement(np.eye(2), np.ones(2), max_iter=0), ValueError, "max_iter"),
+        (lambda: iterative_refinement(np.eye(2), np.ones(2), maxiter=0), ValueError, "maxiter must be a positive integer"),
     ],
 )
 def test_bad_input(call, error, match):
@@ -346,9 +347,7 @@ def test_determinant_of_singular_is_zero():
 
 def test_iterative_refinement_float32_factors_reach_float64_accuracy(rng):
     n = 50
-    u, _ = np.linalg.qr(rng.standard_normal((n, n)))
-    v, _ = np.linalg.qr(rng.standard_normal((n, n)))
-    a = (u * np.logspace(0, -3, n)) @ v.T  # kappa_2 = 1e3: kappa * eps32 ~ 1e-4 < 1
+    a = random_matrix(n, condition=1e3, rng=rng)  # kappa_2 = 1e3: kappa * eps32 ~ 1e-4 < 1
     x_true = rng.standard_normal(n)
     b = a @ x_true
     f32 = lu(a.astype(np.float32))
@@ -361,6 +360,22 @@ def test_iterative_refinement_float32_factors_reach_float64_accuracy(rng):
     assert err <= 10 * n * kappa * EPS  # refined: the accuracy of a float64 backward-stable solve
     assert result.x.dtype == np.float64
     assert result.corrections[-1] < result.corrections[0]
+    assert result.converged and result.iterations == len(result.corrections) >= 2
+    # The criterion, checked independently: a backward error of a few unit roundoffs (LAPACK dsgesv).
+    backward = np.abs(b - a @ result.x).max() / (np.abs(a).sum(axis=1).max() * np.abs(result.x).max())
+    assert backward <= np.sqrt(n) * EPS / 2
+
+
+def test_iterative_refinement_reports_failure_when_kappa_times_u_exceeds_one(rng):
+    """kappa_2 = 1e9 with float32 factors (kappa u_32 ~ 60): the corrections never reach rounding level."""
+    n = 50
+    a = random_matrix(n, condition=1e9, rng=rng)
+    b = a @ rng.standard_normal(n)
+    result = iterative_refinement(a, b, lu(a.astype(np.float32)), maxiter=30)
+    assert not result.converged
+    backward = np.abs(b - a @ result.x).max() / (np.abs(a).sum(axis=1).max() * np.abs(result.x).max())
+    assert backward > np.sqrt(n) * EPS / 2
+    assert result.iterations == len(result.corrections) <= 30
 
 
 def test_iterative_refinement_with_its_own_factors(rng):

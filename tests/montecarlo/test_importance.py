@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from scipy import integrate, optimize, stats
+from scipy import integrate, optimize, special, stats
 
 from mathguide.montecarlo import (
     ImportanceSamplingResult,
@@ -21,6 +21,7 @@ from mathguide.montecarlo import (
     normal_tail_probability,
     self_normalized_importance_sampling,
 )
+from mathguide.montecarlo.importance import TAIL_METHODS
 
 EPS = np.finfo(np.float64).eps
 # A "few standard errors": a correct estimator fails this bound with probability about 6e-5 per check.
@@ -498,6 +499,28 @@ def test_tail_rejects_bad_threshold_and_n():
         normal_tail_probability("4.5", 10, rng=0)
     with pytest.raises(ValueError, match="n must be a positive integer"):
         normal_tail_probability(4.5, 0, rng=0)
+
+
+@pytest.mark.parametrize("method", TAIL_METHODS)
+def test_tail_refuses_thresholds_whose_probability_underflows(method):
+    """Above a = 37.5, P(Z > a) < smallest normal double: an error, not a silent estimate of 0 +- 0."""
+    assert special.log_ndtr(-37.5) > math.log(np.finfo(float).tiny) > special.log_ndtr(-37.6)
+    with pytest.raises(ValueError, match=r"a must be at most 37.5: P\(Z > a\) = exp\(-711.4\)"):
+        normal_tail_probability(37.6, 10, rng=0, method=method)
+
+
+def test_tail_at_the_largest_threshold_is_still_accurate(rng):
+    """At a = 37.5 the exponential proposal still gives the tail to its usual relative error."""
+    exact = math.exp(special.log_ndtr(-37.5))
+    res = normal_tail_probability(37.5, 2_000, rng=rng)
+    assert exact > np.finfo(float).tiny
+    assert abs(res.estimate - exact) <= Z_BOUND * res.std_error
+    assert 0 < res.std_error < 1e-2 * exact
+
+
+def test_sampler_written_n_first_gets_a_clear_error():
+    with pytest.raises(TypeError, match=r"sample_q is called as sample_q\(rng, n\).*written as sample_q\(n, rng\)"):
+        importance_sampling(square, normal_logpdf, log_wide_normal, lambda n, g: g.normal(size=n), 5, rng=0)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -327,14 +327,21 @@ def test_licq_implies_mfcq_on_random_points(rng):
 
 
 @pytest.mark.parametrize(
-    "tol, error", [(-1.0, ValueError), (np.nan, ValueError), (np.inf, ValueError), (True, TypeError), ("1e-8", TypeError)]
+    "tol, error, message",
+    [
+        (-1.0, ValueError, "tol must be non-negative"),
+        (np.nan, ValueError, "tol must not be NaN"),
+        (np.inf, ValueError, "tol must be finite"),
+        (True, TypeError, "tol must be a real number"),
+        ("1e-8", TypeError, "tol must be a real number"),
+    ],
 )
 @pytest.mark.parametrize("function", [licq_holds, mfcq_holds, estimate_multipliers])
-def test_bad_tolerances(function, tol, error):
+def test_bad_tolerances(function, tol, error, message):
     problem, _, _ = nocedal_wright_qp()
-    with pytest.raises(error, match="tol must be"):
+    with pytest.raises(error, match=message):
         function(problem, [0.0, 0.0], tol=tol)
-    with pytest.raises(error, match="tol must be"):
+    with pytest.raises(error, match=message):
         solve_by_active_sets(problem, [[0.0, 0.0]], tol=tol)
 
 

@@ -214,10 +214,37 @@ def test_alpha_close_to_one_does_not_overflow():
 
 
 # --------------------------------------------------------------------------- errors
+def test_entmax_bisect_threshold_bad_arguments():
+    with pytest.raises(ValueError, match="alpha must be a finite number > 1"):
+        entmax_bisect_threshold([1.0, 2.0], 1.0)
+    with pytest.raises(TypeError, match="alpha must be a real number"):
+        entmax_bisect_threshold([1.0, 2.0], "1.5")
+    with pytest.raises(ValueError, match="n_iter must be a positive integer"):
+        entmax_bisect_threshold([1.0, 2.0], 1.5, n_iter=0)
+    with pytest.raises(TypeError, match="n_iter must be a positive integer"):
+        entmax_bisect_threshold([1.0, 2.0], 1.5, n_iter=True)
+    with pytest.raises(ValueError, match="axis 1 is out of range"):
+        entmax_bisect_threshold([1.0, 2.0], 1.5, axis=1)
+    with pytest.raises(ValueError, match="empty axis"):
+        entmax_bisect_threshold(np.zeros((2, 0)), 1.5)
+    with pytest.raises(ValueError, match=r"\+inf"):
+        entmax_bisect_threshold([1.0, np.inf], 1.5)
+    with pytest.raises(ValueError, match="NaN"):
+        entmax_bisect_threshold([1.0, np.nan], 1.5)
+    with pytest.raises(TypeError, match="x must be array-like of real numbers"):
+        entmax_bisect_threshold(["a", "b"], 1.5)
+    with pytest.raises(TypeError, match="positional"):
+        entmax_bisect_threshold([1.0, 2.0], 1.5, 0)  # axis is keyword-only
+
+
 def test_bad_arguments():
-    for alpha in (1, 1.0, 0.5, -2.0, np.inf, np.nan):
+    for alpha in (1, 1.0, 0.5, -2.0):
         with pytest.raises(ValueError, match="alpha must be a finite number > 1"):
             entmax_bisect([1.0, 2.0], alpha)
+    with pytest.raises(ValueError, match="alpha must be finite"):
+        entmax_bisect([1.0, 2.0], np.inf)
+    with pytest.raises(ValueError, match="alpha must not be NaN"):
+        entmax_bisect([1.0, 2.0], np.nan)
     for alpha in ("2", None, True):
         with pytest.raises(TypeError, match="alpha must be a real number"):
             entmax_bisect([1.0, 2.0], alpha)

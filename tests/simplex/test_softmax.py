@@ -178,8 +178,12 @@ def test_axis_and_temperature_validation():
         softmax(np.zeros((2, 2)), axis=2)
     with pytest.raises(TypeError, match="axis must be an integer"):
         softmax(np.zeros((2, 2)), axis=1.0)
-    for bad in (0.0, -1.0, math.inf):
-        with pytest.raises(ValueError, match="temperature must be positive and finite"):
+    for bad, message in ((0.0, "must be positive"), (-1.0, "must be positive"), (math.inf, "must be finite"),
+                         (math.nan, "must not be NaN")):
+        with pytest.raises(ValueError, match=f"temperature {message}"):
+            softmax(np.zeros(2), temperature=bad)
+    for bad in (True, "1", np.ones(2)):
+        with pytest.raises(TypeError, match="temperature must be a real number"):
             softmax(np.zeros(2), temperature=bad)
 
 
@@ -275,16 +279,22 @@ def test_margin_logits_along_axis_0(rng):
 
 def test_margin_validation():
     x = np.zeros((2, 3))
-    with pytest.raises(ValueError, match="target must have shape"):
+    with pytest.raises(ValueError, match="labels must have shape"):
         margin_softmax(x, np.array([0, 1, 2]), margin=0.1)
-    with pytest.raises(ValueError, match="target entries must lie in"):
+    with pytest.raises(ValueError, match="labels entries must lie in"):
         margin_softmax(x, np.array([0, 3]), margin=0.1)
-    with pytest.raises(TypeError, match="target must be an integer array"):
+    with pytest.raises(TypeError, match="labels must be an integer array"):
         margin_softmax(x, np.array([0.0, 1.0]), margin=0.1)
-    with pytest.raises(ValueError, match="margin must be finite and >= 0"):
+    with pytest.raises(ValueError, match="margin must be non-negative"):
         margin_softmax(x, np.array([0, 1]), margin=-0.1)
-    with pytest.raises(ValueError, match="scale must be finite and > 0"):
+    with pytest.raises(ValueError, match="margin must be finite"):
+        margin_softmax(x, np.array([0, 1]), margin=math.inf)
+    with pytest.raises(TypeError, match="margin must be a real number"):
+        margin_softmax(x, np.array([0, 1]), margin=True)
+    with pytest.raises(ValueError, match="scale must be positive"):
         margin_softmax(x, np.array([0, 1]), margin=0.1, scale=0.0)
+    with pytest.raises(TypeError, match="scale must be a real number"):
+        margin_softmax(x, np.array([0, 1]), margin=0.1, scale="2")
 
 
 # --- Taylor softmax ------------------------------------------------------------------------------

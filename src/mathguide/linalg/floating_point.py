@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mathguide._validation import as_float_array
+from mathguide._validation import as_float_array, as_matrix_stack, check_positive_int
 
 __all__ = [
     "Float64Fields",
@@ -59,11 +59,12 @@ def _check_ord(ord, allowed: tuple, name: str = "ord"):
     raise ValueError(f"{name} must be one of {', '.join(map(str, allowed))}, got {ord!r}")
 
 
-def _check_square(a: np.ndarray, name: str) -> None:
-    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
-        raise ValueError(f"{name} must be a square matrix or a batch of them, got shape {a.shape}")
-    if a.shape[-1] == 0:
-        raise ValueError(f"{name} must have at least one row, got shape {a.shape}")
+def _square_stack(a, name: str) -> np.ndarray:
+    """A finite float array of shape ``(..., n, n)`` with ``n >= 1``."""
+    array = as_matrix_stack(a, name, square=True)
+    if array.shape[-1] == 0:
+        raise ValueError(f"{name} must have at least one row, got shape {array.shape}")
+    return array
 
 
 def unit_roundoff(dtype=np.float64) -> float:
@@ -136,11 +137,7 @@ def float64_fields(x) -> Float64Fields:
 
     See the chapter ``chapters/linalg/floating-point.md``.
     """
-    array = np.asarray(x)
-    if array.dtype == object or np.iscomplexobj(array) or not (
-        np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.bool_)
-    ):
-        raise TypeError(f"x must be array-like of real numbers, got dtype {array.dtype}")
+    array = as_float_array(x, "x", allow_inf=True, allow_nan=True)
     # astype makes a copy in float64: the view below never aliases the caller's memory.
     bits = np.ascontiguousarray(array.astype(np.float64)).view(np.uint64)
     sign = (bits >> np.uint64(63)).astype(np.int64)
@@ -283,10 +280,9 @@ def norm_equivalence_constant(p, q, shape: tuple[int, ...]) -> float:
     See the chapter ``chapters/linalg/floating-point.md``.
     """
     shape = tuple(shape)
-    if len(shape) not in (1, 2) or any(
-        isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1 for size in shape
-    ):
+    if len(shape) not in (1, 2):
         raise ValueError(f"shape must be (n,) or (m, n) with positive sizes, got {shape!r}")
+    shape = tuple(check_positive_int(size, "shape entries") for size in shape)
     if len(shape) == 1:
         p = _check_ord(p, _VECTOR_ORDS, "p")
         q = _check_ord(q, _VECTOR_ORDS, "q")
@@ -347,7 +343,7 @@ def condition_number(a, ord=2) -> np.ndarray:
     """
     array = as_float_array(a, "a")
     ord = _check_ord(ord, _MATRIX_ORDS)
-    _check_square(array, "a")
+    array = _square_stack(array, "a")
     if ord == 2:
         singular_values = np.linalg.svd(array, compute_uv=False)
         largest, smallest = singular_values[..., 0], singular_values[..., -1]
@@ -513,7 +509,7 @@ def normwise_backward_error(a, x_hat, b, ord=2, *, exact: bool = False) -> np.nd
     computed = as_float_array(x_hat, "x_hat")
     rhs = as_float_array(b, "b")
     ord = _check_ord(ord, _VECTOR_ORDS)
-    _check_square(matrix, "a")
+    matrix = _square_stack(matrix, "a")
     n = matrix.shape[-1]
     for name, vector in (("x_hat", computed), ("b", rhs)):
         if vector.ndim == 0 or vector.shape[-1] != n:
@@ -640,7 +636,7 @@ def solve_exact_rational(a, b) -> np.ndarray:
     rhs = as_float_array(b, "b")
     if matrix.ndim != 2:
         raise ValueError(f"a must be a single square matrix, got shape {matrix.shape}")
-    _check_square(matrix, "a")
+    matrix = _square_stack(matrix, "a")
     n = matrix.shape[0]
     if rhs.ndim not in (1, 2) or rhs.shape[0] != n:
         raise ValueError(f"b must have shape ({n},) or ({n}, k) to match a, got {rhs.shape}")

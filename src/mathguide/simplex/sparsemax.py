@@ -89,7 +89,7 @@ def _michelot_tau_last(z: np.ndarray) -> np.ndarray:
         active = new_active
 
 
-def sparsemax_threshold(x, axis: int = -1, *, method: str = "sort") -> np.ndarray:
+def sparsemax_threshold(x, *, axis: int = -1, method: str = "sort") -> np.ndarray:
     r"""Threshold :math:`\tau(\mathbf{x})` of sparsemax: the root of :math:`\sum_i \max(x_i - \tau, 0) = 1`.
 
     ``sparsemax(x) = max(x - tau, 0)`` with ``tau`` broadcast along ``axis``.
@@ -137,7 +137,7 @@ def sparsemax_threshold(x, axis: int = -1, *, method: str = "sort") -> np.ndarra
     return (tau + top)[..., 0]
 
 
-def sparsemax(x, axis: int = -1) -> np.ndarray:
+def sparsemax(x, *, axis: int = -1) -> np.ndarray:
     r"""Sparsemax: the Euclidean projection of ``x`` onto the probability simplex along ``axis``.
 
     .. math:: \operatorname{sparsemax}(\mathbf{x}) = \operatorname*{argmin}_{\mathbf{p} \in \Delta}
@@ -182,7 +182,7 @@ def sparsemax(x, axis: int = -1) -> np.ndarray:
     return np.moveaxis(p, -1, axis)
 
 
-def sparsemax_vjp(y, grad, axis: int = -1) -> np.ndarray:
+def sparsemax_vjp(y, grad, *, axis: int = -1) -> np.ndarray:
     r"""Vector–Jacobian product of sparsemax, from its output ``y = sparsemax(x)``.
 
     With :math:`S = \{i : y_i > 0\}` and :math:`\mathbf{s} = \mathbf{1}_S`, the Jacobian is
@@ -243,7 +243,7 @@ def _output_and_grad(y, grad, axis) -> tuple[np.ndarray, np.ndarray, int]:
     return y_arr, np.moveaxis(g_arr, axis, -1).astype(dtype, copy=False), axis
 
 
-def sparsemax_loss(x, target, axis: int = -1) -> np.ndarray:
+def sparsemax_loss(x, target, *, axis: int = -1) -> np.ndarray:
     r"""Sparsemax loss of scores ``x`` against a target distribution ``target``.
 
     The Fenchel–Young loss of :math:`\Omega(\mathbf{p}) = \tfrac12 \lVert \mathbf{p} \rVert^2` on the
