@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from mathguide.linalg.lowrank import TruncatedSVD, randomized_range_finder, randomized_svd, truncated_svd
+from mathguide.linalg.matrices import random_matrix
 
 EPS = np.finfo(np.float64).eps
 
@@ -20,9 +21,7 @@ def rng() -> np.random.Generator:
 
 def _with_spectrum(rng: np.random.Generator, m: int, n: int, s: np.ndarray) -> np.ndarray:
     """An m x n matrix with singular values ``s`` (len(s) = min(m, n)) and random singular vectors."""
-    qu = np.linalg.qr(rng.standard_normal((m, len(s)))).Q
-    qv = np.linalg.qr(rng.standard_normal((n, len(s)))).Q
-    return (qu * s) @ qv.T
+    return random_matrix(m, n, singular_values=s, rng=rng)
 
 
 def _reconstruct(t: TruncatedSVD) -> np.ndarray:

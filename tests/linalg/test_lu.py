@@ -9,7 +9,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from mathguide.linalg.matrices import random_matrix
 from mathguide.linalg.lu import (
     LU,
     LUComplete,
@@ -24,6 +23,7 @@ from mathguide.linalg.lu import (
     lu_solve,
     solve,
 )
+from mathguide.linalg.matrices import random_matrix
 
 EPS = np.finfo(np.float64).eps
 PIVOTINGS = ["none", "partial", "complete"]

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy.linalg import hadamard
 
+from mathguide.linalg.matrices import random_matrix
 from mathguide.linalg.pinv import (
     PenroseResiduals,
     lstsq_min_norm,
@@ -30,10 +31,10 @@ def rng() -> np.random.Generator:
 def _random_rank(rng: np.random.Generator, shape: tuple[int, ...], rank: int, cond: float = 10.0) -> np.ndarray:
     """Stack of matrices of exact rank ``rank`` (up to rounding) with singular values in [1/cond, 1]."""
     *batch, m, n = shape
-    qu = np.linalg.qr(rng.standard_normal((*batch, m, rank))).Q
-    qv = np.linalg.qr(rng.standard_normal((*batch, n, rank))).Q
+    if min(m, n) == 0:  # random_matrix builds non-empty matrices only
+        return np.zeros(shape)
     s = np.geomspace(1.0, 1.0 / cond, rank) if rank else np.zeros(0)
-    return (qu * s) @ np.swapaxes(qv, -1, -2)
+    return random_matrix(m, n, singular_values=np.r_[s, np.zeros(min(m, n) - rank)], batch=tuple(batch), rng=rng)
 
 
 def _exact_pair(rng: np.random.Generator, m: int, n: int, exponents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mathguide._validation import check_positive_int, check_real_scalar
+from mathguide._validation import as_result, check_positive_int, check_real_scalar
 from mathguide.simplex._scores import scores_last
 from mathguide.simplex.sparsemax import _output_and_grad, _threshold_by_sorting
 
@@ -106,7 +106,7 @@ def entmax15(x, *, axis: int = -1) -> np.ndarray:
     return np.moveaxis(p, -1, axis)
 
 
-def entmax15_threshold(x, *, axis: int = -1) -> np.ndarray:
+def entmax15_threshold(x, *, axis: int = -1) -> float | np.ndarray:
     r"""Threshold :math:`\tau` of entmax-1.5 (exact), in the convention ``p = [x/2 - tau]_+^2``.
 
     Parameters
@@ -127,7 +127,7 @@ def entmax15_threshold(x, *, axis: int = -1) -> np.ndarray:
     z = z / 2
     top = np.max(z, axis=-1, keepdims=True)
     _, tau = _entmax15_last(z - top)
-    return (tau + top)[..., 0]
+    return as_result((tau + top)[..., 0])
 
 
 def _shrink_candidates(candidates: np.ndarray, lo: np.ndarray) -> np.ndarray:
@@ -226,7 +226,7 @@ def entmax_bisect(x, alpha: float, *, axis: int = -1, n_iter: int = DEFAULT_N_IT
 
 def entmax_bisect_threshold(
     x, alpha: float, *, axis: int = -1, n_iter: int = DEFAULT_N_ITER
-) -> np.ndarray:
+) -> float | np.ndarray:
     r"""Threshold :math:`\tau` of entmax-:math:`\alpha` by bisection, ``p = [(alpha-1) x - tau]_+^(1/(alpha-1))``.
 
     Parameters and errors as for :func:`entmax_bisect`; returns the shape of ``x`` with ``axis``
@@ -241,7 +241,7 @@ def entmax_bisect_threshold(
     z = (alpha - 1) * z
     top = np.max(z, axis=-1, keepdims=True)
     _, tau = _bisect_last(z - top, alpha, n_iter)
-    return (tau + top)[..., 0]
+    return as_result((tau + top)[..., 0])
 
 
 def entmax_vjp(y, grad, alpha: float, *, axis: int = -1) -> np.ndarray:
