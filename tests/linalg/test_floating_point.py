@@ -8,7 +8,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import scipy.linalg
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -34,10 +34,6 @@ EPS64 = np.finfo(np.float64).eps
 TINY = float(np.finfo(np.float64).smallest_subnormal)  # 2**-1074, the spacing of the subnormals
 ORDS = [1, 2, np.inf, "fro"]
 
-
-@pytest.fixture
-def rng() -> np.random.Generator:
-    return np.random.default_rng(20261128)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -210,7 +206,6 @@ def test_equivalence_constant_rejects_bad_input():
 finite_floats = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
 
 
-@settings(max_examples=60, deadline=None)
 @given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=1, min_side=1, max_side=12), elements=finite_floats))
 def test_vector_norm_equivalence_property(x):
     n = x.shape[0]
@@ -222,7 +217,6 @@ def test_vector_norm_equivalence_property(x):
         assert vector_norm(x, p) <= c * vector_norm(x, q) * slack + 8 * n * c * TINY
 
 
-@settings(max_examples=40, deadline=None)
 @given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=6), elements=finite_floats))
 def test_matrix_norm_equivalence_property(a):
     m, n = a.shape
@@ -350,7 +344,6 @@ def test_condition_number_of_orthogonal_and_diagonal(rng, ord):
     assert condition_number(d, ord) == pytest.approx(expected, rel=8 * EPS64)
 
 
-@settings(max_examples=40, deadline=None)
 @given(
     hnp.arrays(np.float64, st.integers(1, 6).map(lambda n: (n, n)), elements=st.floats(-10, 10, allow_nan=False)),
     st.sampled_from([1e-3, -0.5, 3.0, 2.0**40]),
@@ -547,7 +540,6 @@ def test_error_functions_do_not_mutate(rng):
         np.testing.assert_array_equal(before, after)
 
 
-@settings(max_examples=40, deadline=None)
 @given(
     st.integers(1, 5),
     st.floats(1e-12, 1e-4),

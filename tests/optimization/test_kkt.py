@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy.optimize import minimize
@@ -24,10 +24,6 @@ from mathguide.optimization.kkt import (
 
 EPS = np.finfo(np.float64).eps
 
-
-@pytest.fixture
-def rng() -> np.random.Generator:
-    return np.random.default_rng(20261128)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -487,9 +483,13 @@ def test_active_sets_with_an_equality():
 
 def test_sensitivity_is_minus_the_multiplier(rng):
     """d p*(u) / d u_i = -lambda_i for the perturbed constraints g_i(x) <= u_i (central differences)."""
-    problem, q, c, a, b = random_convex_qp(rng, 3, 4)
-    (point,) = solve_by_active_sets(problem, np.zeros((1, 3)))
-    # Non-trivial instance: some constraint binds with a clearly positive multiplier.
+    # A non-trivial instance: some constraint binds with a clearly positive multiplier. Random QPs
+    # often have an interior minimiser, so draw until one binds (a few draws suffice in practice).
+    for _ in range(50):
+        problem, q, c, a, b = random_convex_qp(rng, 3, 4)
+        (point,) = solve_by_active_sets(problem, np.zeros((1, 3)))
+        if point.ineq_multipliers.max() > 1.0:
+            break
     assert point.ineq_multipliers.max() > 1.0
     h = 1e-4
     for i in range(4):
@@ -617,7 +617,6 @@ vectors = arrays(
 )
 
 
-@settings(max_examples=60, deadline=None)
 @given(vectors)
 def test_projection_lands_on_the_simplex_and_is_idempotent(v):
     x = project_to_simplex(v)
@@ -627,7 +626,6 @@ def test_projection_lands_on_the_simplex_and_is_idempotent(v):
     np.testing.assert_allclose(project_to_simplex(x), x, rtol=0, atol=tol)
 
 
-@settings(max_examples=40, deadline=None)
 @given(vectors, st.floats(-50, 50))
 def test_projection_commutes_with_shifts(v, shift):
     tol = 16 * v.size * EPS * (1 + np.abs(v).max() + abs(shift))

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.special
 import scipy.stats
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -43,10 +43,6 @@ finite_rows = hnp.arrays(
     elements=st.floats(-50, 50, allow_nan=False, allow_infinity=False),
 )
 
-
-@pytest.fixture
-def rng() -> np.random.Generator:
-    return np.random.default_rng(20261128)
 
 
 def _on_simplex(p: np.ndarray, axis: int, tol: float) -> None:
@@ -93,7 +89,6 @@ def test_log_softmax_float32_and_vjp_dtype(rng):
 
 
 @given(finite_rows, st.floats(-1e3, 1e3))
-@settings(max_examples=60, deadline=None)
 def test_softmax_is_shift_invariant(x, c):
     # Adding c rounds x + c with relative error eps * |c|, which moves each exponent by at most that.
     tol = 4 * EPS64 * (abs(c) + np.abs(x).max() + 1) * x.shape[-1]
@@ -102,7 +97,6 @@ def test_softmax_is_shift_invariant(x, c):
 
 
 @given(finite_rows)
-@settings(max_examples=60, deadline=None)
 def test_log_softmax_is_the_log_of_softmax(x):
     p = softmax(x)
     # Both are rounded shifted scores x - max (absolute error ~ eps * |x|) plus a log-sum of n terms.
@@ -322,7 +316,6 @@ def test_taylor_softmax_matches_direct_formula(rng, order, shape):
     hnp.arrays(np.float64, st.integers(1, 8), elements=st.floats(-1e4, 1e4, allow_nan=False)),
     st.sampled_from([2, 4, 6, 8, 10]),
 )
-@settings(max_examples=80, deadline=None)
 def test_taylor_softmax_is_strictly_positive(x, order):
     p = taylor_softmax(x, order)
     assert np.all(p > 0)
@@ -383,7 +376,6 @@ def test_topk_keeps_all_ties_at_the_kth_value():
 
 
 @given(finite_rows, st.data())
-@settings(max_examples=50, deadline=None)
 def test_topk_is_permutation_equivariant(x, data):
     k = data.draw(st.integers(1, x.shape[-1]))
     perm = data.draw(st.permutations(range(x.shape[-1])))
@@ -473,8 +465,16 @@ def test_taylor_softmax_high_order_in_float32_and_order_cap(rng):
         assert p32.dtype == np.float32 and np.isfinite(p32).all()
         # float32 input rounding (relative eps32 on x) moves f(x) by at most order * eps32 relatively.
         np.testing.assert_allclose(p32, p64, rtol=4 * order * EPS32, atol=0)
-        # For |x| <= 3 the order-40 polynomial equals exp to double precision (remainder 3^41/41! ~ 1e-30).
-        np.testing.assert_allclose(p64, softmax(x), rtol=64 * EPS64, atol=0)
+        # For |x| <= 3 the order-40 polynomial equals exp to double precision (remainder 3^41/41! ~ 1e-30),
+        # so what remains is rounding. Horner's rule evaluates f(x_i) with an absolute error of at most
+        # gamma_2k f(|x_i|) (Higham, Accuracy and Stability, eq. 5.3), gamma_2k ~ 2k u: relative to f(x_i)
+        # ~ e^{x_i} that is gamma e^{|x_i| - x_i}, large for negative x_i (the alternating series
+        # cancels), and the normaliser sum_j f(x_j) adds gamma sum_j e^{|x_j|} / sum_j e^{x_j}.
+        gamma = 2 * order * EPS64 / 2
+        row_term = np.exp(np.abs(x)).sum(axis=-1, keepdims=True) / np.exp(x).sum(axis=-1, keepdims=True)
+        bound = gamma * (np.exp(np.abs(x) - x) + row_term)
+        reference = softmax(x)
+        assert (np.abs(p64 - reference) <= bound * reference).all()
     with pytest.raises(ValueError, match="order must be at most 170"):
         taylor_softmax(x, 172)
 
