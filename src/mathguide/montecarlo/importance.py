@@ -349,7 +349,7 @@ def self_normalized_importance_sampling(
     Parameters
     ----------
     f, log_q, sample_q, n, rng
-        As in :func:`importance_sampling`.
+        As in :func:`importance_sampling` (``sample_q(rng, n)`` draws from the proposal).
     log_p_tilde : callable
         ``log_p_tilde(x)`` returns :math:`\\log \\tilde p` at every sample, shape ``(n,)``; any
         additive constant (the log-normaliser) cancels.
