@@ -126,7 +126,11 @@ def test_cholesky_rejects_random_indefinite(rng):
         (lambda: solve_tridiagonal(np.ones(1), np.ones(3), np.ones(2), np.ones(3)), ValueError, "lower must"),
         (lambda: solve_tridiagonal(np.ones(2), np.ones((3, 1)), np.ones(2), np.ones(3)), ValueError, "diag must"),
         (lambda: solve_tridiagonal(np.ones(2), np.ones(3), np.ones(2), np.ones(4)), ValueError, "b must have"),
-        (lambda: solve_tridiagonal(np.ones(2), [1, np.inf, 1], np.ones(2), np.ones(3)), ValueError, "diag must be finite"),
+        (
+            lambda: solve_tridiagonal(np.ones(2), [1, np.inf, 1], np.ones(2), np.ones(3)),
+            ValueError,
+            "diag must be finite",
+        ),
     ],
 )
 def test_bad_input(call, error, match):

@@ -623,7 +623,7 @@ def test_optimal_rate_expansion_for_large_thresholds():
     # From 100 on, the expansion is used: finite, increasing, above a, no overflow.
     big = [100.0, 1e3, 1e6, 1e100, 1e200, 1e308]
     rates = [exponential_tail_rate(a) for a in big]
-    assert all(math.isfinite(r) and r >= a for r, a in zip(rates, big))
+    assert all(math.isfinite(r) and r >= a for r, a in zip(rates, big, strict=False))
     np.testing.assert_allclose(rates[1] - 1e3, 2e-3 - 8e-9, rtol=1e-6)
     assert np.all(np.diff(rates) > 0)
 

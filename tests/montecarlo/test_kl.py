@@ -24,8 +24,8 @@ from mathguide.montecarlo.kl import (
     k1,
     k2,
     k3,
-    k_lambda,
     k_kl_pq,
+    k_lambda,
     kl_gaussian,
     optimal_lambda,
 )
@@ -222,7 +222,7 @@ def test_closed_form_moments_against_quadrature() -> None:
         exact = _gaussian_moments(d)
         for name, fn in (("k1", k1), ("k2", k2), ("k3", k3)):
 
-            def moment(x, power, fn=fn):
+            def moment(x, power, fn=fn, d=d):
                 return stats.norm.pdf(x) * fn(d * x - d * d / 2) ** power
 
             m1 = integrate.quad(moment, -40, 40, args=(1,), epsabs=0, epsrel=1e-12)[0]
@@ -482,7 +482,7 @@ def test_bregman_estimator_validation() -> None:
 
 def test_bregman_estimator_refuses_a_scalar_valued_f() -> None:
     """f must act elementwise: a reduction (here a sum) is refused, not indexed into."""
-    with pytest.raises(ValueError, match=r"f must act elementwise and return an array of the shape of its input \(1,\)"):
+    with pytest.raises(ValueError, match=r"f must act elementwise and return an array of the shape of its input \(1,"):
         bregman_estimator([0.1, 0.2], lambda r: float(np.sum(r - 1)), 1.0)
 
 

@@ -549,9 +549,9 @@ def test_projection_against_slsqp(rng, n):
         v = rng.normal(scale=2.0, size=n)
         x = project_to_simplex(v)
         result = minimize(
-            lambda z: 0.5 * np.sum((z - v) ** 2),
+            lambda z, v=v: 0.5 * np.sum((z - v) ** 2),
             np.full(n, 1 / n),
-            jac=lambda z: z - v,
+            jac=lambda z, v=v: z - v,
             bounds=[(0.0, None)] * n,
             constraints=[{"type": "eq", "fun": lambda z: z.sum() - 1.0, "jac": lambda z: np.ones((1, n))}],
             method="SLSQP",
@@ -571,7 +571,7 @@ def test_projection_satisfies_kkt(rng, shape):
     np.testing.assert_allclose(x.sum(axis=-1), 1.0, rtol=0, atol=tol)
     assert np.all(x >= 0)
     # KKT: x = max(v - tau, 0) with one tau per row; on the support tau = v_i - x_i.
-    for row_v, row_x in zip(v.reshape(-1, n), x.reshape(-1, n)):
+    for row_v, row_x in zip(v.reshape(-1, n), x.reshape(-1, n), strict=False):
         support = row_x > 0
         taus = row_v[support] - row_x[support]
         np.testing.assert_allclose(taus, taus[0], rtol=0, atol=tol)

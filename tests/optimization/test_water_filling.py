@@ -53,7 +53,7 @@ def test_against_the_sort_based_solution(rng):
     alpha = rng.uniform(0.01, 10.0, size=(50, 6))
     total = rng.uniform(0.01, 20.0, size=50)
     x = water_filling(alpha, total).x
-    expected = np.array([sort_based_water_filling(a, t) for a, t in zip(alpha, total)])
+    expected = np.array([sort_based_water_filling(a, t) for a, t in zip(alpha, total, strict=False)])
     np.testing.assert_allclose(x, expected, rtol=0, atol=64 * EPS * (alpha.max() + total.max()))
 
 

@@ -451,7 +451,8 @@ def relative_forward_error(x_hat, x, ord=2) -> float | np.ndarray:
 
 
 def normwise_backward_error(a, x_hat, b, ord=2, *, exact: bool = False) -> float | np.ndarray:
-    r"""Normwise backward error of :math:`\hat{\boldsymbol{x}}` for :math:`\mat{A}\boldsymbol{x} = \boldsymbol{b}` (Rigal–Gaches).
+    r"""Normwise backward error (Rigal–Gaches) of :math:`\hat{\boldsymbol{x}}` for
+    :math:`\mat{A}\boldsymbol{x} = \boldsymbol{b}`.
 
     The smallest :math:`\eta` such that :math:`(\mat{A} + \Delta\mat{A})\hat{\boldsymbol{x}} =
     \boldsymbol{b} + \Delta\boldsymbol{b}` with :math:`\|\Delta\mat{A}\| \le \eta \|\mat{A}\|` and
@@ -554,7 +555,8 @@ def _exact_residual(a: np.ndarray, x: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def perturbation_bound(kappa, relative_change_a, relative_change_b) -> float | np.ndarray:
-    r"""Bound on :math:`\|\Delta\boldsymbol{x}\|/\|\boldsymbol{x}\|` when :math:`\mat{A}` and :math:`\boldsymbol{b}` are perturbed.
+    r"""Bound on :math:`\|\Delta\boldsymbol{x}\|/\|\boldsymbol{x}\|` when :math:`\mat{A}` and
+    :math:`\boldsymbol{b}` are perturbed.
 
     If :math:`\mat{A}\boldsymbol{x} = \boldsymbol{b}`, :math:`(\mat{A} + \Delta\mat{A})(\boldsymbol{x}
     + \Delta\boldsymbol{x}) = \boldsymbol{b} + \Delta\boldsymbol{b}`,

@@ -210,8 +210,8 @@ def pinv_svd(a, *, rtol=None) -> np.ndarray:
     -----
     Cost: one thin SVD, :math:`O(m n \min(m, n))` flops (a few times a QR factorisation). Built on a
     backward-stable SVD: the relative error is about :math:`\kappa(A)\, u` on matrices of full rank
-    whose smallest singular value is above the cutoff. The cutoff decides the *numerical rank*; a singular value just below
-    it is dropped, a value just above it is inverted and may dominate the result.
+    whose smallest singular value is above the cutoff. The cutoff decides the *numerical rank*; a
+    singular value just below it is dropped, a value just above it is inverted and may dominate the result.
 
     References
     ----------

@@ -17,8 +17,9 @@ See the chapter ``chapters/optimization/kkt.md``.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 from scipy.optimize import linprog, lsq_linear, root
@@ -420,9 +421,11 @@ def solve_by_active_sets(problem: ConstrainedProblem, starts, *, tol: float = 1e
     if starts.ndim != 2 or starts.shape[1] != problem.n_vars or starts.shape[0] == 0:
         raise ValueError(f"starts must have shape (k, {problem.n_vars}) with k >= 1, got {starts.shape}")
     ev0 = problem.evaluate(starts[0])
-    m, p, n = ev0.g.size, ev0.h.size, problem.n_vars
+    m, n = ev0.g.size, problem.n_vars
     if m > MAX_ENUMERATED_CONSTRAINTS:
-        raise ValueError(f"problem has {m} inequality constraints; at most {MAX_ENUMERATED_CONSTRAINTS} can be enumerated")
+        raise ValueError(
+            f"problem has {m} inequality constraints; at most {MAX_ENUMERATED_CONSTRAINTS} can be enumerated"
+        )
 
     found: list[KKTPoint] = []
     for size in range(m + 1):

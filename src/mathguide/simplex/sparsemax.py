@@ -5,7 +5,6 @@ See the chapter ``chapters/simplex/sparsemax-entmax.md``.
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from mathguide._validation import as_float_array, as_result, check_axis
