@@ -6,29 +6,36 @@ kernel (from the current environment), its cells run in order in the chapter's f
 cell is reported as ``chapters/<part>/<topic>.md:<line>`` with the cell's source and traceback.
 
 nbval compares no outputs for these notebooks (they store none): a chapter's claims are checked by the
-``assert`` statements in its cells.
+``assert`` statements in its cells. A cell that writes to stderr (a ``RuntimeWarning`` from
+``np.log(0.0)``, a deprecation notice) fails, as it fails the strict book build (``nb_output_stderr:
+warn`` with ``-W``). The time limit per cell is the book's ``execute.timeout`` in ``_config.yml``; a
+``--nbval-cell-timeout`` given on the command line (or in ``addopts``/``PYTEST_ADDOPTS``) wins.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shlex
 from collections import defaultdict
 from pathlib import Path
 
 import jupytext
 import pytest
+import yaml
 from hypothesis import settings
 from nbval.plugin import IPyNbCell, IPyNbFile, find_metadata_tags
 
-# Property tests draw the same examples on every run, so that CI is reproducible; set
-# HYPOTHESIS_PROFILE=explore to search fresh examples locally.
-settings.register_profile("repeatable", derandomize=True, deadline=None)
+# The only Hypothesis settings of the project: property tests set no max_examples or deadline of their
+# own. "repeatable" (the default, and CI's) draws the same examples on every run; set
+# HYPOTHESIS_PROFILE=explore to search many fresh examples locally. No deadline: the first call of a
+# NumPy/SciPy routine can be slow, and a timing-dependent failure would not be reproducible.
+settings.register_profile("repeatable", derandomize=True, deadline=None, max_examples=60)
 settings.register_profile("explore", deadline=None, max_examples=1000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 CHAPTERS_DIR = "chapters"
-CELL_TIMEOUT_SECONDS = 120.0
+BOOK_CONFIG = "_config.yml"
 _CODE_CELL_FENCE = re.compile(r"^(`{3,}|~{3,})\s*\{code-cell\}")
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -63,13 +70,20 @@ class MarkdownNotebookCell(IPyNbCell):
     def source_line(self) -> int:
         return self.parent.cell_lines[self.cell_num]
 
-    def repr_failure(self, excinfo):  # noqa: D102 - pytest hook
+    def repr_failure(self, excinfo):
         where = f"{self.parent.relative_path}:{self.source_line} (code cell {self.cell_num})"
         message = super().repr_failure(excinfo)
         return f"{where}\n{_ANSI_ESCAPE.sub('', str(message))}"
 
-    def reportinfo(self):  # noqa: D102 - pytest hook
+    def reportinfo(self):
         return self.path, self.source_line - 1, f"{self.parent.relative_path}:{self.source_line}"
+
+    def runtest(self):
+        super().runtest()
+        # The book build turns stderr output into a warning and fails on it (-W); fail here too.
+        stderr = "".join(out.get("text", "") for out in self.test_outputs or [] if out.get("name") == "stderr")
+        if stderr:
+            self.raise_cell_error("Cell wrote to stderr (the strict book build fails on this)", "\n" + stderr)
 
 
 class MarkdownNotebookFile(IPyNbFile):
@@ -90,18 +104,37 @@ class MarkdownNotebookFile(IPyNbFile):
             # Tags such as `raises-exception` or `skip-execution`-style nbval tags still apply.
             options = defaultdict(bool, find_metadata_tags(cell.metadata))
             options["check"] = False  # no stored outputs: claims are checked by asserts
-            item = IPyNbCell.from_parent(
-                self, name=f"Cell {number} (line {self.cell_lines[number]})", cell_num=number, cell=cell, options=options
-            )
+            name = f"Cell {number} (line {self.cell_lines[number]})"
+            item = IPyNbCell.from_parent(self, name=name, cell_num=number, cell=cell, options=options)
             item.__class__ = MarkdownNotebookCell
             yield item
 
 
+def book_cell_timeout(rootpath: Path) -> float:
+    """The per-cell time limit of the book build, ``execute.timeout`` in ``_config.yml``."""
+    path = rootpath / BOOK_CONFIG
+    try:
+        timeout = yaml.safe_load(path.read_text(encoding="utf-8"))["execute"]["timeout"]
+    except (OSError, KeyError, TypeError) as error:
+        raise pytest.UsageError(f"{path}: cannot read execute.timeout ({error!r})") from error
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise pytest.UsageError(f"{path}: execute.timeout must be a positive number, got {timeout!r}")
+    return float(timeout)
+
+
+def _timeout_given_by_user(config: pytest.Config) -> bool:
+    """Whether ``--nbval-cell-timeout`` was passed on the command line, in ``addopts`` or ``PYTEST_ADDOPTS``."""
+    args = [*config.invocation_params.args, *shlex.split(os.environ.get("PYTEST_ADDOPTS", ""))]
+    args += config.getini("addopts")
+    return any(str(arg).split("=")[0] == "--nbval-cell-timeout" for arg in args)
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    # Chapters run in a kernel of this environment with a bounded time per cell; set here so that
-    # plain `pytest` needs no flags.
+    # Chapters run in a kernel of this environment (plain `pytest` needs no flags), with the book's
+    # time limit per cell unless one was given explicitly.
     config.option.nbval_current_env = True
-    config.option.nbval_cell_timeout = CELL_TIMEOUT_SECONDS
+    if not _timeout_given_by_user(config):
+        config.option.nbval_cell_timeout = book_cell_timeout(config.rootpath)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):

@@ -93,8 +93,13 @@ def main() -> None:
     rows = []
     for n in args.sizes:
         a = rng.standard_normal((n, n))
-        lu_factor = lambda m: scipy.linalg.lu_factor(m, check_finite=False)  # noqa: E731
-        blocked = lambda m: lu_blocked(m, block_size=args.block_size)  # noqa: E731
+
+        def lu_factor(m):
+            return scipy.linalg.lu_factor(m, check_finite=False)
+
+        def blocked(m):
+            return lu_blocked(m, block_size=args.block_size)
+
         # warm up once (imports, BLAS thread pools) before timing
         lu_factor(a)
         blocked(a)

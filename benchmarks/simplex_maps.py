@@ -63,8 +63,8 @@ def main() -> None:
     t_softmax = best_time(lambda: softmax(x, axis=-1), args.repeat)
 
     try:  # the reference implementation in PyTorch, only if the user has it
-        import torch
         import entmax as entmax_pkg
+        import torch
     except ImportError:
         torch = entmax_pkg = None
 

@@ -1,11 +1,15 @@
-"""The chapter harness (root conftest.py) really runs chapters, and really fails on a broken one.
+"""The chapter harness really runs chapters, and really fails on a broken one.
 
-Each test writes throw-away chapters into a temporary folder beside a copy of the repository's
-``conftest.py`` and runs pytest on them in a subprocess, exactly as ``make test`` runs the book.
+Each pytest test writes throw-away chapters into a temporary folder beside copies of the repository's
+``conftest.py`` and ``_config.yml`` and runs pytest on them in a subprocess, as ``make pytest`` runs
+the book. The book-build tests build throw-away one-page books with the project's ``_config.yml`` and
+the build command of the Makefile's ``book`` target.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,6 +17,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -39,15 +44,22 @@ def _fence_lines(text: str) -> list[int]:
     return [n for n, line in enumerate(text.splitlines(), start=1) if line.startswith("```{code-cell}")]
 
 
-def _run_pytest(tmp_path: Path, chapters: dict[str, str]) -> subprocess.CompletedProcess:
+def _run_pytest(
+    tmp_path: Path, chapters: dict[str, str], *args: str, cell_timeout: float | None = None
+) -> subprocess.CompletedProcess:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "conftest.py", tmp_path / "conftest.py")
+    config = yaml.safe_load((REPO / "_config.yml").read_text())
+    if cell_timeout is not None:
+        config["execute"]["timeout"] = cell_timeout
+    (tmp_path / "_config.yml").write_text(yaml.safe_dump(config))
     (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = -p no:cacheprovider\n")
     for name, text in chapters.items():
         path = tmp_path / "chapters" / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-v", "--color=no", "-p", "no:xdist", "chapters"],
+        [sys.executable, "-m", "pytest", "-v", "--color=no", "-p", "no:xdist", *args, "chapters"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -100,3 +112,93 @@ def test_raising_cell_fails(tmp_path: Path, error: str) -> None:
     result = _run_pytest(tmp_path, {"part/raises.md": _chapter(error)})
     assert result.returncode == 1, result.stdout + result.stderr
     assert "1 failed" in result.stdout
+
+
+def test_stderr_output_fails_the_cell(tmp_path: Path) -> None:
+    """A RuntimeWarning in a cell goes to stderr: the strict book build fails on it, and so does pytest."""
+    text = _chapter("import numpy as np", "value = np.log(0.0)", "print('stdout is fine')")
+    result = _run_pytest(tmp_path, {"part/warns.md": text})
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "1 failed" in result.stdout and "2 passed" in result.stdout
+    assert f"chapters/part/warns.md:{_fence_lines(text)[1]}" in result.stdout
+    assert "Cell wrote to stderr" in result.stdout and "divide by zero encountered in log" in result.stdout
+
+
+def test_fence_count_mismatch_is_a_usage_error(tmp_path: Path) -> None:
+    """A {code-cell} fence that jupytext does not read as a cell (here inside a 4-backtick block) is refused."""
+    text = _chapter("x = 1") + "\n````markdown\n```{code-cell} ipython3\ny = 2\n```\n````\n"
+    result = _run_pytest(tmp_path, {"part/fences.md": text})
+    assert result.returncode != 0, result.stdout + result.stderr
+    assert "chapters/part/fences.md: jupytext read 1 code cells but the file has 2 {code-cell} fences" in (
+        result.stdout + result.stderr
+    )
+
+
+def test_cell_timeout_comes_from_the_book_config_and_the_command_line_wins(tmp_path: Path) -> None:
+    """execute.timeout of _config.yml bounds each cell; --nbval-cell-timeout overrides it."""
+    text = _chapter("import time\ntime.sleep(4)", "assert True")
+    limited = _run_pytest(tmp_path / "config", {"part/slow.md": text}, cell_timeout=1)
+    assert limited.returncode == 1, limited.stdout + limited.stderr
+    assert "Timeout of 1 seconds exceeded" in limited.stdout
+    overridden = _run_pytest(tmp_path / "cli", {"part/slow.md": text}, "--nbval-cell-timeout=30", cell_timeout=1)
+    assert overridden.returncode == 0, overridden.stdout + overridden.stderr
+    assert "2 passed" in overridden.stdout
+
+
+def test_the_harness_uses_the_book_timeout() -> None:
+    """One source: the value in _config.yml is what the harness reads (no second copy in conftest.py)."""
+    timeout = yaml.safe_load((REPO / "_config.yml").read_text())["execute"]["timeout"]
+    assert timeout > 0
+    assert not re.search(r"TIMEOUT\w*\s*=\s*\d", (REPO / "conftest.py").read_text())
+
+
+# ---------------------------------------------------------------------------------------------------
+# The strict book build (make book) on throw-away one-page books
+# ---------------------------------------------------------------------------------------------------
+
+
+def _book_build_args() -> list[str]:
+    """The arguments of `jupyter-book build` in the Makefile's book target (one source for the flags)."""
+    match = re.search(r"jupyter-book build (.+)$", (REPO / "Makefile").read_text(), re.M)
+    assert match, "the Makefile's book target no longer runs jupyter-book build"
+    return match.group(1).split()
+
+
+def _start_book_build(folder: Path, page: str) -> subprocess.Popen:
+    folder.mkdir(parents=True)
+    for name in ("_config.yml", "references.bib"):
+        shutil.copy(REPO / name, folder / name)
+    (folder / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: page\n")
+    (folder / "intro.md").write_text("# A throw-away book\n\nOne page follows.\n")
+    (folder / "page.md").write_text(page)
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    with (folder / "build.log").open("w") as log:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            [str(jupyter_book), "build", *_book_build_args()], cwd=folder, stdout=log, stderr=subprocess.STDOUT, env=env
+        )
+
+
+def test_strict_book_build_fails_on_a_warning_and_a_failing_cell_and_passes_a_clean_page(tmp_path: Path) -> None:
+    """Three one-page books built side by side: a stderr warning and a failing assert fail the build."""
+    pages = {
+        "clean": _chapter("import numpy as np", "assert np.log(1.0) == 0.0"),
+        "warning": _chapter("import numpy as np", "value = np.log(0.0)"),
+        "failing": _chapter("x = 1", "assert x == 2, 'the prose says two'"),
+    }
+    builds = {name: _start_book_build(tmp_path / name, page) for name, page in pages.items()}
+    codes = {name: process.wait(timeout=300) for name, process in builds.items()}
+    logs = {name: (tmp_path / name / "build.log").read_text() for name in pages}
+
+    assert codes["clean"] == 0, logs["clean"]
+    assert (tmp_path / "clean" / "_build" / "html" / "page.html").exists()
+
+    assert codes["warning"] != 0, logs["warning"]
+    assert "stderr was found in the cell outputs" in logs["warning"]
+
+    assert codes["failing"] != 0, logs["failing"]
+    assert "Executing notebook failed" in logs["failing"]
+    # The traceback is saved where .ci/run looks for it.
+    reports = list((tmp_path / "failing" / "_build" / "html" / "reports").glob("*.log"))
+    assert [r.name for r in reports] == ["page.err.log"]
+    assert "the prose says two" in reports[0].read_text()

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 
+from mathguide._exports import reexport
 from mathguide._validation import (
     as_float_array,
     as_generator,
     as_matrix_stack,
+    as_result,
     as_square_matrix,
     check_axis,
+    check_int,
     check_positive_int,
+    check_real_scalar,
+    draw_samples,
 )
 
 
@@ -88,10 +95,6 @@ def test_as_square_matrix() -> None:
 
 
 # --- real scalars, bounded integers, and the generated package namespaces ---------------------------
-import importlib  # noqa: E402
-
-from mathguide._exports import reexport  # noqa: E402
-from mathguide._validation import check_int, check_real_scalar  # noqa: E402
 
 
 def test_check_real_scalar_accepts_numbers_and_0d_arrays() -> None:
@@ -124,8 +127,10 @@ def test_check_int_bounds() -> None:
     assert check_int(np.int64(3), "k", low=1, high=3) == 3
     with pytest.raises(ValueError, match=r"k must be an integer in \[1, 3\], got 4"):
         check_int(4, "k", low=1, high=3)
-    with pytest.raises(ValueError, match=r"k must be an integer in \[-inf, 0\], got 1"):
+    with pytest.raises(ValueError, match=r"k must be an integer <= 0, got 1"):
         check_int(1, "k", high=0)
+    with pytest.raises(ValueError, match=r"n must be an integer >= 2, got 1"):
+        check_int(1, "n", low=2)
     for bad in (True, 2.0, "2", None):
         with pytest.raises(TypeError, match="k must be an integer"):
             check_int(bad, "k")
@@ -142,3 +147,35 @@ def test_reexport_builds_the_union_and_refuses_clashes() -> None:
     assert namespace["sparsemax"] is sparsemax_module.sparsemax
     with pytest.raises(ImportError, match="exported by both"):
         reexport("mathguide.simplex", ("softmax", "softmax"), {})
+
+
+def test_as_float_array_allow_nan() -> None:
+    assert np.isnan(as_float_array([np.nan, 1.0], "x", allow_nan=True)).sum() == 1
+    with pytest.raises(ValueError, match="x must not contain NaN"):
+        as_float_array([np.nan], "x", allow_inf=True)
+
+
+def test_as_matrix_stack_square() -> None:
+    assert as_matrix_stack(np.zeros((4, 2, 2)), "a", square=True).shape == (4, 2, 2)
+    with pytest.raises(ValueError, match=r"a must be a square matrix or a batch of them, got shape \(2, 3\)"):
+        as_matrix_stack(np.zeros((2, 3)), "a", square=True)
+
+
+def test_as_result_gives_python_floats_for_one_number() -> None:
+    for value in (np.float64(1.5), np.array(1.5), np.float32(1.5), 1.5):
+        result = as_result(value)
+        assert type(result) is float and result == 1.5
+    batch = np.array([1.0, 2.0])
+    assert as_result(batch) is batch
+
+
+def test_draw_samples_calls_rng_first_and_names_a_wrong_order() -> None:
+    rng = np.random.default_rng(0)
+    draws = draw_samples(lambda g, n: g.normal(size=(n, 2)), rng, 3, "sample_q")
+    assert draws.shape == (3, 2)
+    with pytest.raises(TypeError, match=r"sample_q is called as sample_q\(rng, n\).*written as sample_q\(n, rng\)"):
+        draw_samples(lambda n, g: g.normal(size=n), rng, 3, "sample_q")
+    with pytest.raises(ValueError, match=r"sample_q\(rng, n\) must return an array whose first axis has length n = 3"):
+        draw_samples(lambda g, n: np.zeros(n - 1), rng, 3, "sample_q")
+    with pytest.raises(TypeError, match="sample_q must be callable"):
+        draw_samples(3, rng, 3, "sample_q")

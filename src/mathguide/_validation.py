@@ -7,13 +7,14 @@ import numbers
 import numpy as np
 
 
-def as_float_array(value, name: str, *, allow_inf: bool = False) -> np.ndarray:
+def as_float_array(value, name: str, *, allow_inf: bool = False, allow_nan: bool = False) -> np.ndarray:
     """Return ``value`` as a floating-point array, checked for NaN (and infinities).
 
     The result may share memory with ``value``: callers must not write into it.
 
     Integer and boolean input is promoted to float64; float32 and float64 keep their precision.
-    NaN is always rejected; infinities only when ``allow_inf`` is false.
+    NaN is rejected unless ``allow_nan`` (for functions that inspect the encoding of any float);
+    infinities unless ``allow_inf``.
     """
     if isinstance(value, (str, bytes)):
         raise TypeError(f"{name} must be array-like of real numbers, got {type(value).__name__}")
@@ -24,7 +25,7 @@ def as_float_array(value, name: str, *, allow_inf: bool = False) -> np.ndarray:
         raise TypeError(f"{name} must be array-like of real numbers, got dtype {array.dtype}")
     if not np.issubdtype(array.dtype, np.floating):
         array = array.astype(np.float64)
-    if np.isnan(array).any():
+    if not allow_nan and np.isnan(array).any():
         raise ValueError(f"{name} must not contain NaN")
     if not allow_inf and np.isinf(array).any():
         raise ValueError(f"{name} must be finite, got an infinite entry")
@@ -63,11 +64,16 @@ def check_axis(axis, ndim: int) -> int:
     return int(axis) % ndim
 
 
-def as_matrix_stack(value, name: str) -> np.ndarray:
-    """``value`` as a finite float array of shape ``(..., m, n)``: one matrix or a stack of them."""
+def as_matrix_stack(value, name: str, *, square: bool = False) -> np.ndarray:
+    """``value`` as a finite float array of shape ``(..., m, n)``: one matrix or a stack of them.
+
+    With ``square=True`` the matrices must be square, ``(..., n, n)``.
+    """
     array = as_float_array(value, name)
     if array.ndim < 2:
         raise ValueError(f"{name} must have at least 2 dimensions (..., m, n), got shape {array.shape}")
+    if square and array.shape[-1] != array.shape[-2]:
+        raise ValueError(f"{name} must be a square matrix or a batch of them, got shape {array.shape}")
     return array
 
 
@@ -118,7 +124,47 @@ def check_int(value, name: str, *, low: int | None = None, high: int | None = No
         raise TypeError(f"{name} must be an integer, got {value!r}")
     result = int(value)
     if (low is not None and result < low) or (high is not None and result > high):
-        lo = "-inf" if low is None else low
-        hi = "inf" if high is None else high
-        raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {result}")
+        if high is None:
+            expected = f">= {low}"
+        elif low is None:
+            expected = f"<= {high}"
+        else:
+            expected = f"in [{low}, {high}]"
+        raise ValueError(f"{name} must be an integer {expected}, got {result}")
     return result
+
+
+def draw_samples(sample, rng: np.random.Generator, n: int, name: str = "sample") -> np.ndarray:
+    """Call a sampler callback as ``sample(rng, n)`` and check that it returned ``n`` draws on axis 0.
+
+    The house order of a sampler's arguments is ``(rng, n)``. A callback written the other way round
+    (``sample(n, rng)``) fails inside its own body with an unhelpful message such as "'Generator'
+    object cannot be interpreted as an integer"; that ``TypeError`` is re-raised naming the callback
+    and the expected signature.
+    """
+    if not callable(sample):
+        raise TypeError(f"{name} must be callable, got {type(sample).__name__}")
+    try:
+        draws = sample(rng, n)
+    except (TypeError, AttributeError) as error:
+        raise TypeError(
+            f"{name} is called as {name}(rng, n) with a numpy.random.Generator and an int; it raised "
+            f"{type(error).__name__}: {error} (is it written as {name}(n, rng)?)"
+        ) from error
+    draws = np.asarray(draws)
+    if draws.ndim == 0 or draws.shape[0] != n:
+        raise ValueError(
+            f"{name}(rng, n) must return an array whose first axis has length n = {n}, got shape {draws.shape}"
+        )
+    return draws
+
+
+def as_result(value) -> float | np.ndarray:
+    """A computed result in the house return type: a Python ``float`` for one number, else the array.
+
+    0-d arrays and NumPy scalars become ``float`` (CONTRIBUTING.md, "Return types"); arrays with at
+    least one dimension are returned unchanged.
+    """
+    if np.ndim(value) == 0:
+        return float(value)
+    return value

@@ -11,6 +11,8 @@ from importlib import resources
 
 import matplotlib.pyplot as plt
 
+__all__ = ["PALETTE", "style_path", "use_book_style"]
+
 STYLE_FILE = "mathguide.mplstyle"
 
 # Okabe–Ito colours, in the order of the style's colour cycle, for code that names a colour.

@@ -8,7 +8,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import scipy.linalg
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -21,6 +21,7 @@ from mathguide.linalg import (
     one_minus_cos_ratio_naive,
     one_minus_cos_ratio_stable,
     perturbation_bound,
+    random_matrix,
     relative_condition_number,
     relative_forward_error,
     solve_exact_rational,
@@ -33,10 +34,6 @@ EPS64 = np.finfo(np.float64).eps
 TINY = float(np.finfo(np.float64).smallest_subnormal)  # 2**-1074, the spacing of the subnormals
 ORDS = [1, 2, np.inf, "fro"]
 
-
-@pytest.fixture
-def rng() -> np.random.Generator:
-    return np.random.default_rng(20261128)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -124,7 +121,8 @@ def test_vector_norm_matches_numpy(rng, ord, shape):
     x = rng.standard_normal(shape)
     expected = np.linalg.norm(x, ord=ord, axis=-1)
     np.testing.assert_allclose(vector_norm(x, ord), expected, rtol=4 * shape[-1] * EPS64, atol=0)
-    np.testing.assert_allclose(vector_norm(x, ord, axis=0), np.linalg.norm(x, ord=ord, axis=0), rtol=4 * shape[0] * EPS64)
+    expected_0 = np.linalg.norm(x, ord=ord, axis=0)
+    np.testing.assert_allclose(vector_norm(x, ord, axis=0), expected_0, rtol=4 * shape[0] * EPS64)
 
 
 def test_vector_norm_no_overflow_no_underflow():
@@ -209,8 +207,7 @@ def test_equivalence_constant_rejects_bad_input():
 finite_floats = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
 
 
-@settings(max_examples=60, deadline=None)
-@given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=1, min_side=1, max_side=12), elements=finite_floats))
+@given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=1, max_side=12), elements=finite_floats))
 def test_vector_norm_equivalence_property(x):
     n = x.shape[0]
     for p, q in VECTOR_PAIRS:
@@ -221,7 +218,6 @@ def test_vector_norm_equivalence_property(x):
         assert vector_norm(x, p) <= c * vector_norm(x, q) * slack + 8 * n * c * TINY
 
 
-@settings(max_examples=40, deadline=None)
 @given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=6), elements=finite_floats))
 def test_matrix_norm_equivalence_property(a):
     m, n = a.shape
@@ -232,7 +228,8 @@ def test_matrix_norm_equivalence_property(a):
         assert matrix_norm(a, p) <= c * matrix_norm(a, q) * slack + 8 * m * n * c * TINY
     # Also ||A||_2 <= sqrt(||A||_1 ||A||_inf) (Hoelder's inequality for the induced norms); the
     # square roots are taken separately so that the product cannot underflow.
-    assert matrix_norm(a, 2) <= np.sqrt(matrix_norm(a, 1)) * np.sqrt(matrix_norm(a, np.inf)) * (1 + 16 * max(m, n) * EPS64) + 8 * m * n * TINY
+    hoelder = np.sqrt(matrix_norm(a, 1)) * np.sqrt(matrix_norm(a, np.inf))
+    assert matrix_norm(a, 2) <= hoelder * (1 + 16 * max(m, n) * EPS64) + 8 * m * n * TINY
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -240,11 +237,8 @@ def test_matrix_norm_equivalence_property(a):
 
 
 def _random_with_condition(rng, n, kappa, batch=()):
-    """Q1 diag(sigma) Q2 with singular values log-spaced from 1 to 1/kappa."""
-    q1 = np.linalg.qr(rng.standard_normal((*batch, n, n)))[0]
-    q2 = np.linalg.qr(rng.standard_normal((*batch, n, n)))[0]
-    sigma = np.logspace(0, -np.log10(kappa), n)
-    return (q1 * sigma[..., None, :]) @ q2
+    """U diag(sigma) V^T with singular values log-spaced from 1 to 1/kappa."""
+    return random_matrix(n, condition=kappa, batch=batch, rng=rng)
 
 
 @pytest.mark.parametrize("ord", ORDS)
@@ -252,7 +246,8 @@ def _random_with_condition(rng, n, kappa, batch=()):
 def test_condition_number_matches_numpy_cond(rng, ord, shape):
     a = rng.standard_normal(shape)
     ours = condition_number(a, ord)
-    assert ours.shape == shape[:-2]
+    assert np.shape(ours) == shape[:-2]
+    assert isinstance(ours, float) == (len(shape) == 2)  # one matrix: a Python float (house rule)
     kappa = np.linalg.cond(a, ord) if shape[0] else np.zeros(shape[:-2])
     # Both sides carry a relative error of order n * kappa * eps (the inverse is that accurate).
     n = shape[-1]
@@ -329,7 +324,8 @@ def _exact_hilbert_condition(n: int, ord) -> float:
 def test_condition_number_hilbert_against_exact_inverse(n, ord):
     exact = _exact_hilbert_condition(n, ord)
     # Our kappa is computed from the stored (rounded) Hilbert matrix: relative error O(n kappa u).
-    np.testing.assert_allclose(condition_number(scipy.linalg.hilbert(n), ord), exact, rtol=max(10 * n * exact * U64, 8 * EPS64))
+    rtol = max(10 * n * exact * U64, 8 * EPS64)
+    np.testing.assert_allclose(condition_number(scipy.linalg.hilbert(n), ord), exact, rtol=rtol)
 
 
 def test_condition_number_hilbert_growth():
@@ -351,7 +347,6 @@ def test_condition_number_of_orthogonal_and_diagonal(rng, ord):
     assert condition_number(d, ord) == pytest.approx(expected, rel=8 * EPS64)
 
 
-@settings(max_examples=40, deadline=None)
 @given(
     hnp.arrays(np.float64, st.integers(1, 6).map(lambda n: (n, n)), elements=st.floats(-10, 10, allow_nan=False)),
     st.sampled_from([1e-3, -0.5, 3.0, 2.0**40]),
@@ -375,7 +370,7 @@ def test_condition_number_properties(a, alpha):
 def test_condition_number_rejects_bad_input(ord):
     with pytest.raises(ValueError, match="square"):
         condition_number(np.ones((2, 3)), ord)
-    with pytest.raises(ValueError, match="square"):
+    with pytest.raises(ValueError, match=r"a must have at least 2 dimensions \(\.\.\., m, n\)"):
         condition_number(np.ones(3), ord)
     with pytest.raises(ValueError, match="at least one row"):
         condition_number(np.ones((0, 0)), ord)
@@ -398,9 +393,11 @@ def test_condition_number_does_not_mutate(rng):
 def test_relative_condition_number_closed_forms():
     x = np.array([0.5, 1.0 + 1e-6, 2.0, 10.0])
     # log: kappa = 1/|log x|, huge near 1; sqrt: 1/2; x - 1: |x/(x - 1)|; exp: |x|.
-    np.testing.assert_allclose(relative_condition_number(np.log, lambda t: 1 / t, x), 1 / np.abs(np.log(x)), rtol=4 * EPS64)
+    kappa_log = relative_condition_number(np.log, lambda t: 1 / t, x)
+    np.testing.assert_allclose(kappa_log, 1 / np.abs(np.log(x)), rtol=4 * EPS64)
     np.testing.assert_allclose(relative_condition_number(np.sqrt, lambda t: 0.5 / np.sqrt(t), x), 0.5, rtol=4 * EPS64)
-    np.testing.assert_allclose(relative_condition_number(lambda t: t - 1, np.ones_like, x), np.abs(x / (x - 1)), rtol=4 * EPS64)
+    kappa_shift = relative_condition_number(lambda t: t - 1, np.ones_like, x)
+    np.testing.assert_allclose(kappa_shift, np.abs(x / (x - 1)), rtol=4 * EPS64)
     np.testing.assert_allclose(relative_condition_number(np.exp, np.exp, x), x, rtol=4 * EPS64)
     # At a zero of f the problem is infinitely ill conditioned; at x = 0 the numerator vanishes.
     assert relative_condition_number(lambda t: t - 1, np.ones_like, 1.0) == np.inf
@@ -548,7 +545,6 @@ def test_error_functions_do_not_mutate(rng):
         np.testing.assert_array_equal(before, after)
 
 
-@settings(max_examples=40, deadline=None)
 @given(
     st.integers(1, 5),
     st.floats(1e-12, 1e-4),
@@ -595,7 +591,8 @@ def test_perturbation_bound_is_attained(rng, n, log_kappa):
     change = 10.0**log_kappa * eps_b
     np.testing.assert_allclose(relative_forward_error(x_new, x), bound, rtol=8 * n * EPS64 * (1 + change) / change)
     # and (A + 0)(x + dx) = b + db holds, up to rounding of order ||A|| ||x_new|| u
-    np.testing.assert_allclose(a @ x_new, sigma[0] * q1[:, 0] + eps_b * sigma[0] * q1[:, -1], atol=8 * n * EPS64 * (1 + 1e-6 * 10.0**log_kappa))
+    b_new = sigma[0] * q1[:, 0] + eps_b * sigma[0] * q1[:, -1]
+    np.testing.assert_allclose(a @ x_new, b_new, atol=8 * n * EPS64 * (1 + 1e-6 * 10.0**log_kappa))
 
 
 def test_perturbation_bound_values():

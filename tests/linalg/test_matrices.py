@@ -72,7 +72,7 @@ def test_random_matrix_rejects_bad_arguments(kwargs, error, message) -> None:
 
 
 def test_random_matrix_rejects_bad_shape() -> None:
-    with pytest.raises(ValueError, match="m must be an integer in"):
+    with pytest.raises(ValueError, match="m must be an integer >= 1, got 0"):
         random_matrix(0, condition=2, rng=0)
     with pytest.raises(TypeError, match="n must be an integer"):
         random_matrix(3, 2.0, condition=2, rng=0)

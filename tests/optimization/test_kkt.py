@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy.optimize import minimize
@@ -24,10 +24,6 @@ from mathguide.optimization.kkt import (
 
 EPS = np.finfo(np.float64).eps
 
-
-@pytest.fixture
-def rng() -> np.random.Generator:
-    return np.random.default_rng(20261128)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -327,14 +323,21 @@ def test_licq_implies_mfcq_on_random_points(rng):
 
 
 @pytest.mark.parametrize(
-    "tol, error", [(-1.0, ValueError), (np.nan, ValueError), (np.inf, ValueError), (True, TypeError), ("1e-8", TypeError)]
+    "tol, error, message",
+    [
+        (-1.0, ValueError, "tol must be non-negative"),
+        (np.nan, ValueError, "tol must not be NaN"),
+        (np.inf, ValueError, "tol must be finite"),
+        (True, TypeError, "tol must be a real number"),
+        ("1e-8", TypeError, "tol must be a real number"),
+    ],
 )
 @pytest.mark.parametrize("function", [licq_holds, mfcq_holds, estimate_multipliers])
-def test_bad_tolerances(function, tol, error):
+def test_bad_tolerances(function, tol, error, message):
     problem, _, _ = nocedal_wright_qp()
-    with pytest.raises(error, match="tol must be"):
+    with pytest.raises(error, match=message):
         function(problem, [0.0, 0.0], tol=tol)
-    with pytest.raises(error, match="tol must be"):
+    with pytest.raises(error, match=message):
         solve_by_active_sets(problem, [[0.0, 0.0]], tol=tol)
 
 
@@ -480,9 +483,13 @@ def test_active_sets_with_an_equality():
 
 def test_sensitivity_is_minus_the_multiplier(rng):
     """d p*(u) / d u_i = -lambda_i for the perturbed constraints g_i(x) <= u_i (central differences)."""
-    problem, q, c, a, b = random_convex_qp(rng, 3, 4)
-    (point,) = solve_by_active_sets(problem, np.zeros((1, 3)))
-    # Non-trivial instance: some constraint binds with a clearly positive multiplier.
+    # A non-trivial instance: some constraint binds with a clearly positive multiplier. Random QPs
+    # often have an interior minimiser, so draw until one binds (a few draws suffice in practice).
+    for _ in range(50):
+        problem, q, c, a, b = random_convex_qp(rng, 3, 4)
+        (point,) = solve_by_active_sets(problem, np.zeros((1, 3)))
+        if point.ineq_multipliers.max() > 1.0:
+            break
     assert point.ineq_multipliers.max() > 1.0
     h = 1e-4
     for i in range(4):
@@ -542,9 +549,9 @@ def test_projection_against_slsqp(rng, n):
         v = rng.normal(scale=2.0, size=n)
         x = project_to_simplex(v)
         result = minimize(
-            lambda z: 0.5 * np.sum((z - v) ** 2),
+            lambda z, v=v: 0.5 * np.sum((z - v) ** 2),
             np.full(n, 1 / n),
-            jac=lambda z: z - v,
+            jac=lambda z, v=v: z - v,
             bounds=[(0.0, None)] * n,
             constraints=[{"type": "eq", "fun": lambda z: z.sum() - 1.0, "jac": lambda z: np.ones((1, n))}],
             method="SLSQP",
@@ -564,7 +571,7 @@ def test_projection_satisfies_kkt(rng, shape):
     np.testing.assert_allclose(x.sum(axis=-1), 1.0, rtol=0, atol=tol)
     assert np.all(x >= 0)
     # KKT: x = max(v - tau, 0) with one tau per row; on the support tau = v_i - x_i.
-    for row_v, row_x in zip(v.reshape(-1, n), x.reshape(-1, n)):
+    for row_v, row_x in zip(v.reshape(-1, n), x.reshape(-1, n), strict=False):
         support = row_x > 0
         taus = row_v[support] - row_x[support]
         np.testing.assert_allclose(taus, taus[0], rtol=0, atol=tol)
@@ -610,7 +617,6 @@ vectors = arrays(
 )
 
 
-@settings(max_examples=60, deadline=None)
 @given(vectors)
 def test_projection_lands_on_the_simplex_and_is_idempotent(v):
     x = project_to_simplex(v)
@@ -620,7 +626,6 @@ def test_projection_lands_on_the_simplex_and_is_idempotent(v):
     np.testing.assert_allclose(project_to_simplex(x), x, rtol=0, atol=tol)
 
 
-@settings(max_examples=40, deadline=None)
 @given(vectors, st.floats(-50, 50))
 def test_projection_commutes_with_shifts(v, shift):
     tol = 16 * v.size * EPS * (1 + np.abs(v).max() + abs(shift))

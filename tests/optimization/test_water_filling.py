@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy.optimize import minimize
@@ -13,10 +13,6 @@ from mathguide.optimization.water_filling import water_filling
 
 EPS = np.finfo(np.float64).eps
 
-
-@pytest.fixture
-def rng() -> np.random.Generator:
-    return np.random.default_rng(5)
 
 
 def slsqp_water_filling(alpha: np.ndarray, total: float) -> np.ndarray:
@@ -57,7 +53,7 @@ def test_against_the_sort_based_solution(rng):
     alpha = rng.uniform(0.01, 10.0, size=(50, 6))
     total = rng.uniform(0.01, 20.0, size=50)
     x = water_filling(alpha, total).x
-    expected = np.array([sort_based_water_filling(a, t) for a, t in zip(alpha, total)])
+    expected = np.array([sort_based_water_filling(a, t) for a, t in zip(alpha, total, strict=False)])
     np.testing.assert_allclose(x, expected, rtol=0, atol=64 * EPS * (alpha.max() + total.max()))
 
 
@@ -162,7 +158,6 @@ def test_does_not_mutate(rng):
     np.testing.assert_array_equal(total, total0)
 
 
-@settings(max_examples=80, deadline=None)
 @given(
     arrays(np.float64, st.integers(1, 8), elements=st.floats(1e-3, 1e3)),
     st.floats(0.0, 1e4),

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.special
 import scipy.stats
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -43,10 +43,6 @@ finite_rows = hnp.arrays(
     elements=st.floats(-50, 50, allow_nan=False, allow_infinity=False),
 )
 
-
-@pytest.fixture
-def rng() -> np.random.Generator:
-    return np.random.default_rng(20261128)
 
 
 def _on_simplex(p: np.ndarray, axis: int, tol: float) -> None:
@@ -93,7 +89,6 @@ def test_log_softmax_float32_and_vjp_dtype(rng):
 
 
 @given(finite_rows, st.floats(-1e3, 1e3))
-@settings(max_examples=60, deadline=None)
 def test_softmax_is_shift_invariant(x, c):
     # Adding c rounds x + c with relative error eps * |c|, which moves each exponent by at most that.
     tol = 4 * EPS64 * (abs(c) + np.abs(x).max() + 1) * x.shape[-1]
@@ -102,7 +97,6 @@ def test_softmax_is_shift_invariant(x, c):
 
 
 @given(finite_rows)
-@settings(max_examples=60, deadline=None)
 def test_log_softmax_is_the_log_of_softmax(x):
     p = softmax(x)
     # Both are rounded shifted scores x - max (absolute error ~ eps * |x|) plus a log-sum of n terms.
@@ -144,7 +138,8 @@ def test_minus_inf_entries_get_zero_probability(rng):
     np.testing.assert_allclose(p, softmax(finite), rtol=8 * EPS64, atol=0)
     lp = log_softmax(x)
     assert np.all(np.isneginf(lp[:, 1]))
-    np.testing.assert_allclose(lp[np.isfinite(x)], scipy.special.log_softmax(x, axis=-1)[np.isfinite(x)], rtol=8 * EPS64)
+    finite = np.isfinite(x)
+    np.testing.assert_allclose(lp[finite], scipy.special.log_softmax(x, axis=-1)[finite], rtol=8 * EPS64)
 
 
 def test_all_minus_inf_slice_raises():
@@ -178,8 +173,12 @@ def test_axis_and_temperature_validation():
         softmax(np.zeros((2, 2)), axis=2)
     with pytest.raises(TypeError, match="axis must be an integer"):
         softmax(np.zeros((2, 2)), axis=1.0)
-    for bad in (0.0, -1.0, math.inf):
-        with pytest.raises(ValueError, match="temperature must be positive and finite"):
+    for bad, message in ((0.0, "must be positive"), (-1.0, "must be positive"), (math.inf, "must be finite"),
+                         (math.nan, "must not be NaN")):
+        with pytest.raises(ValueError, match=f"temperature {message}"):
+            softmax(np.zeros(2), temperature=bad)
+    for bad in (True, "1", np.ones(2)):
+        with pytest.raises(TypeError, match="temperature must be a real number"):
             softmax(np.zeros(2), temperature=bad)
 
 
@@ -188,7 +187,8 @@ def test_temperature_limits_and_closed_form(rng):
     np.testing.assert_allclose(softmax(x, temperature=0.3), scipy.special.softmax(x / 0.3), rtol=8 * EPS64 * 5)
     # T -> 0: uniform over the two maximisers (exactly: the other exponents underflow to 0).
     np.testing.assert_array_equal(softmax(x, temperature=1e-3), [0, 0.5, 0, 0.5, 0])
-    np.testing.assert_array_equal(softmax(x.astype(np.float32), temperature=1e-60), np.array([0, 0.5, 0, 0.5, 0], np.float32))
+    expected32 = np.array([0, 0.5, 0, 0.5, 0], np.float32)
+    np.testing.assert_array_equal(softmax(x.astype(np.float32), temperature=1e-60), expected32)
     # T -> inf: uniform, with error bounded by (max - min) / T.
     np.testing.assert_allclose(softmax(x, temperature=1e9), np.full(5, 0.2), rtol=0, atol=(5 / 1e9))
 
@@ -275,16 +275,22 @@ def test_margin_logits_along_axis_0(rng):
 
 def test_margin_validation():
     x = np.zeros((2, 3))
-    with pytest.raises(ValueError, match="target must have shape"):
+    with pytest.raises(ValueError, match="labels must have shape"):
         margin_softmax(x, np.array([0, 1, 2]), margin=0.1)
-    with pytest.raises(ValueError, match="target entries must lie in"):
+    with pytest.raises(ValueError, match="labels entries must lie in"):
         margin_softmax(x, np.array([0, 3]), margin=0.1)
-    with pytest.raises(TypeError, match="target must be an integer array"):
+    with pytest.raises(TypeError, match="labels must be an integer array"):
         margin_softmax(x, np.array([0.0, 1.0]), margin=0.1)
-    with pytest.raises(ValueError, match="margin must be finite and >= 0"):
+    with pytest.raises(ValueError, match="margin must be non-negative"):
         margin_softmax(x, np.array([0, 1]), margin=-0.1)
-    with pytest.raises(ValueError, match="scale must be finite and > 0"):
+    with pytest.raises(ValueError, match="margin must be finite"):
+        margin_softmax(x, np.array([0, 1]), margin=math.inf)
+    with pytest.raises(TypeError, match="margin must be a real number"):
+        margin_softmax(x, np.array([0, 1]), margin=True)
+    with pytest.raises(ValueError, match="scale must be positive"):
         margin_softmax(x, np.array([0, 1]), margin=0.1, scale=0.0)
+    with pytest.raises(TypeError, match="scale must be a real number"):
+        margin_softmax(x, np.array([0, 1]), margin=0.1, scale="2")
 
 
 # --- Taylor softmax ------------------------------------------------------------------------------
@@ -312,7 +318,6 @@ def test_taylor_softmax_matches_direct_formula(rng, order, shape):
     hnp.arrays(np.float64, st.integers(1, 8), elements=st.floats(-1e4, 1e4, allow_nan=False)),
     st.sampled_from([2, 4, 6, 8, 10]),
 )
-@settings(max_examples=80, deadline=None)
 def test_taylor_softmax_is_strictly_positive(x, order):
     p = taylor_softmax(x, order)
     assert np.all(p > 0)
@@ -373,7 +378,6 @@ def test_topk_keeps_all_ties_at_the_kth_value():
 
 
 @given(finite_rows, st.data())
-@settings(max_examples=50, deadline=None)
 def test_topk_is_permutation_equivariant(x, data):
     k = data.draw(st.integers(1, x.shape[-1]))
     perm = data.draw(st.permutations(range(x.shape[-1])))
@@ -463,8 +467,16 @@ def test_taylor_softmax_high_order_in_float32_and_order_cap(rng):
         assert p32.dtype == np.float32 and np.isfinite(p32).all()
         # float32 input rounding (relative eps32 on x) moves f(x) by at most order * eps32 relatively.
         np.testing.assert_allclose(p32, p64, rtol=4 * order * EPS32, atol=0)
-        # For |x| <= 3 the order-40 polynomial equals exp to double precision (remainder 3^41/41! ~ 1e-30).
-        np.testing.assert_allclose(p64, softmax(x), rtol=64 * EPS64, atol=0)
+        # For |x| <= 3 the order-40 polynomial equals exp to double precision (remainder 3^41/41! ~ 1e-30),
+        # so what remains is rounding. Horner's rule evaluates f(x_i) with an absolute error of at most
+        # gamma_2k f(|x_i|) (Higham, Accuracy and Stability, eq. 5.3), gamma_2k ~ 2k u: relative to f(x_i)
+        # ~ e^{x_i} that is gamma e^{|x_i| - x_i}, large for negative x_i (the alternating series
+        # cancels), and the normaliser sum_j f(x_j) adds gamma sum_j e^{|x_j|} / sum_j e^{x_j}.
+        gamma = 2 * order * EPS64 / 2
+        row_term = np.exp(np.abs(x)).sum(axis=-1, keepdims=True) / np.exp(x).sum(axis=-1, keepdims=True)
+        bound = gamma * (np.exp(np.abs(x) - x) + row_term)
+        reference = softmax(x)
+        assert (np.abs(p64 - reference) <= bound * reference).all()
     with pytest.raises(ValueError, match="order must be at most 170"):
         taylor_softmax(x, 172)
 

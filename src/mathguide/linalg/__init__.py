@@ -1,4 +1,4 @@
-"""Numerical linear algebra: the matrix computations course and low-rank approximation (book part "Matrix computations")."""
+"""Numerical linear algebra: matrix computations and low-rank approximation (book part "Matrix computations")."""
 
 from mathguide._exports import reexport
 

@@ -41,7 +41,7 @@ class NotPositiveDefiniteError(np.linalg.LinAlgError):
 class LDL(NamedTuple):
     """``a == l @ diag(d) @ l.T`` with ``l`` unit lower triangular."""
 
-    l: np.ndarray  # noqa: E741 - the factor is called L everywhere in the literature
+    l: np.ndarray
     d: np.ndarray
 
 
@@ -55,7 +55,8 @@ def _symmetric(a, name: str = "a") -> np.ndarray:
 
 
 def cholesky(a) -> np.ndarray:
-    r"""Cholesky factor of an SPD matrix: lower triangular :math:`\mathbf{L}`, :math:`\mathbf{A} = \mathbf{L}\mathbf{L}^\top`.
+    r"""Cholesky factor of an SPD matrix: lower triangular :math:`\mathbf{L}` with
+    :math:`\mathbf{A} = \mathbf{L}\mathbf{L}^\top`.
 
     :math:`\mathbf{L}` has a positive diagonal. Column by column (left-looking),
     :math:`l_{jj} = \sqrt{a_{jj} - \sum_{k<j} l_{jk}^2}` and

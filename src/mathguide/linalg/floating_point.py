@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mathguide._validation import as_float_array
+from mathguide._validation import as_float_array, as_matrix_stack, as_result, check_positive_int
 
 __all__ = [
     "Float64Fields",
@@ -59,11 +59,12 @@ def _check_ord(ord, allowed: tuple, name: str = "ord"):
     raise ValueError(f"{name} must be one of {', '.join(map(str, allowed))}, got {ord!r}")
 
 
-def _check_square(a: np.ndarray, name: str) -> None:
-    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
-        raise ValueError(f"{name} must be a square matrix or a batch of them, got shape {a.shape}")
-    if a.shape[-1] == 0:
-        raise ValueError(f"{name} must have at least one row, got shape {a.shape}")
+def _square_stack(a, name: str) -> np.ndarray:
+    """A finite float array of shape ``(..., n, n)`` with ``n >= 1``."""
+    array = as_matrix_stack(a, name, square=True)
+    if array.shape[-1] == 0:
+        raise ValueError(f"{name} must have at least one row, got shape {array.shape}")
+    return array
 
 
 def unit_roundoff(dtype=np.float64) -> float:
@@ -136,11 +137,7 @@ def float64_fields(x) -> Float64Fields:
 
     See the chapter ``chapters/linalg/floating-point.md``.
     """
-    array = np.asarray(x)
-    if array.dtype == object or np.iscomplexobj(array) or not (
-        np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.bool_)
-    ):
-        raise TypeError(f"x must be array-like of real numbers, got dtype {array.dtype}")
+    array = as_float_array(x, "x", allow_inf=True, allow_nan=True)
     # astype makes a copy in float64: the view below never aliases the caller's memory.
     bits = np.ascontiguousarray(array.astype(np.float64)).view(np.uint64)
     sign = (bits >> np.uint64(63)).astype(np.int64)
@@ -149,7 +146,7 @@ def float64_fields(x) -> Float64Fields:
     return Float64Fields(sign, exponent, fraction)
 
 
-def vector_norm(x, ord=2, *, axis: int = -1) -> np.ndarray:
+def vector_norm(x, ord=2, *, axis: int = -1) -> float | np.ndarray:
     r"""The 1-, 2- or :math:`\infty`-norm of vectors along ``axis``, without overflow or underflow.
 
     :math:`\|\boldsymbol{x}\|_1 = \sum_i |x_i|`, :math:`\|\boldsymbol{x}\|_2 = (\sum_i x_i^2)^{1/2}`,
@@ -190,16 +187,16 @@ def vector_norm(x, ord=2, *, axis: int = -1) -> np.ndarray:
         raise ValueError(f"axis {axis} is out of range for x of shape {array.shape}")
     magnitude = np.abs(array)
     if ord == 1:
-        return magnitude.sum(axis=axis)
+        return as_result(magnitude.sum(axis=axis))
     largest = magnitude.max(axis=axis, initial=0.0)
     if ord == np.inf:
-        return largest
+        return as_result(largest)
     # Scale by the largest entry so that the squares are at most 1: no overflow, no total underflow.
     scale = np.expand_dims(np.where(largest > 0, largest, 1.0), axis)
-    return largest * np.sqrt(np.sum((magnitude / scale) ** 2, axis=axis))
+    return as_result(largest * np.sqrt(np.sum((magnitude / scale) ** 2, axis=axis)))
 
 
-def matrix_norm(a, ord=2) -> np.ndarray:
+def matrix_norm(a, ord=2) -> float | np.ndarray:
     r"""The 1-, 2-, :math:`\infty`- or Frobenius norm of matrices (batched over leading axes).
 
     :math:`\|\mat{A}\|_1 = \max_j \sum_i |a_{ij}|` (largest column sum),
@@ -234,15 +231,15 @@ def matrix_norm(a, ord=2) -> np.ndarray:
         raise ValueError(f"a must be a matrix or a batch of matrices, got shape {array.shape}")
     magnitude = np.abs(array)
     if ord == 1:
-        return magnitude.sum(axis=-2).max(axis=-1, initial=0.0)
+        return as_result(magnitude.sum(axis=-2).max(axis=-1, initial=0.0))
     if ord == np.inf:
-        return magnitude.sum(axis=-1).max(axis=-1, initial=0.0)
+        return as_result(magnitude.sum(axis=-1).max(axis=-1, initial=0.0))
     if ord == "fro":
         flat = array.reshape(*array.shape[:-2], array.shape[-2] * array.shape[-1])
-        return vector_norm(flat, 2)
+        return as_result(vector_norm(flat, 2))
     if 0 in array.shape[-2:]:
-        return np.zeros(array.shape[:-2], dtype=array.dtype)
-    return np.linalg.svd(array, compute_uv=False)[..., 0]
+        return as_result(np.zeros(array.shape[:-2], dtype=array.dtype))
+    return as_result(np.linalg.svd(array, compute_uv=False)[..., 0])
 
 
 def norm_equivalence_constant(p, q, shape: tuple[int, ...]) -> float:
@@ -283,10 +280,9 @@ def norm_equivalence_constant(p, q, shape: tuple[int, ...]) -> float:
     See the chapter ``chapters/linalg/floating-point.md``.
     """
     shape = tuple(shape)
-    if len(shape) not in (1, 2) or any(
-        isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1 for size in shape
-    ):
+    if len(shape) not in (1, 2):
         raise ValueError(f"shape must be (n,) or (m, n) with positive sizes, got {shape!r}")
+    shape = tuple(check_positive_int(size, "shape entries") for size in shape)
     if len(shape) == 1:
         p = _check_ord(p, _VECTOR_ORDS, "p")
         q = _check_ord(q, _VECTOR_ORDS, "q")
@@ -304,7 +300,7 @@ def norm_equivalence_constant(p, q, shape: tuple[int, ...]) -> float:
     return float(table[(p, q)])
 
 
-def condition_number(a, ord=2) -> np.ndarray:
+def condition_number(a, ord=2) -> float | np.ndarray:
     r"""Condition number :math:`\kappa(\mat{A}) = \|\mat{A}\| \, \|\mat{A}^{-1}\|` of square matrices.
 
     For ``ord=2`` this is :math:`\sigma_{\max}/\sigma_{\min}`; for ``ord`` 1, inf and ``'fro'`` the
@@ -347,13 +343,13 @@ def condition_number(a, ord=2) -> np.ndarray:
     """
     array = as_float_array(a, "a")
     ord = _check_ord(ord, _MATRIX_ORDS)
-    _check_square(array, "a")
+    array = _square_stack(array, "a")
     if ord == 2:
         singular_values = np.linalg.svd(array, compute_uv=False)
         largest, smallest = singular_values[..., 0], singular_values[..., -1]
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             # smallest == 0 (also for the zero matrix, where 0/0 would be NaN) means singular.
-            return np.where(smallest > 0, largest / smallest, np.inf)
+            return as_result(np.where(smallest > 0, largest / smallest, np.inf))
     left, singular_values, right_t = np.linalg.svd(array)
     singular = singular_values[..., -1] == 0
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -365,7 +361,7 @@ def condition_number(a, ord=2) -> np.ndarray:
         largest = safe[..., :1]
         inverse = np.swapaxes(right_t, -1, -2) @ (np.swapaxes(left, -1, -2) * (largest / safe)[..., :, None])
         result = matrix_norm(array / largest[..., None], ord) * _norm_allowing_inf(inverse, ord)
-    return np.where(singular, np.inf, result)
+    return as_result(np.where(singular, np.inf, result))
 
 
 def _norm_allowing_inf(a: np.ndarray, ord) -> np.ndarray:
@@ -377,7 +373,7 @@ def _norm_allowing_inf(a: np.ndarray, ord) -> np.ndarray:
 
 def relative_condition_number(
     f: Callable[[np.ndarray], np.ndarray], df: Callable[[np.ndarray], np.ndarray], x
-) -> np.ndarray:
+) -> float | np.ndarray:
     r"""Relative condition number :math:`\kappa_f(x) = |x f'(x) / f(x)|` of a scalar function.
 
     A relative perturbation :math:`\varepsilon` of the argument changes the value by a relative
@@ -412,10 +408,10 @@ def relative_condition_number(
     denominator = np.abs(np.asarray(f(points), dtype=float))
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = numerator / denominator
-    return np.where(numerator == 0, 0.0, ratio)
+    return as_result(np.where(numerator == 0, 0.0, ratio))
 
 
-def relative_forward_error(x_hat, x, ord=2) -> np.ndarray:
+def relative_forward_error(x_hat, x, ord=2) -> float | np.ndarray:
     r"""Normwise relative forward error :math:`\|\hat{\boldsymbol{x}} - \boldsymbol{x}\| / \|\boldsymbol{x}\|`.
 
     Parameters
@@ -451,11 +447,12 @@ def relative_forward_error(x_hat, x, ord=2) -> np.ndarray:
     size = vector_norm(exact, ord)
     size, error = np.broadcast_arrays(size, error)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(size > 0, error / np.where(size > 0, size, 1.0), np.where(error > 0, np.inf, 0.0))
+        return as_result(np.where(size > 0, error / np.where(size > 0, size, 1.0), np.where(error > 0, np.inf, 0.0)))
 
 
-def normwise_backward_error(a, x_hat, b, ord=2, *, exact: bool = False) -> np.ndarray:
-    r"""Normwise backward error of :math:`\hat{\boldsymbol{x}}` for :math:`\mat{A}\boldsymbol{x} = \boldsymbol{b}` (Rigal–Gaches).
+def normwise_backward_error(a, x_hat, b, ord=2, *, exact: bool = False) -> float | np.ndarray:
+    r"""Normwise backward error (Rigal–Gaches) of :math:`\hat{\boldsymbol{x}}` for
+    :math:`\mat{A}\boldsymbol{x} = \boldsymbol{b}`.
 
     The smallest :math:`\eta` such that :math:`(\mat{A} + \Delta\mat{A})\hat{\boldsymbol{x}} =
     \boldsymbol{b} + \Delta\boldsymbol{b}` with :math:`\|\Delta\mat{A}\| \le \eta \|\mat{A}\|` and
@@ -513,7 +510,7 @@ def normwise_backward_error(a, x_hat, b, ord=2, *, exact: bool = False) -> np.nd
     computed = as_float_array(x_hat, "x_hat")
     rhs = as_float_array(b, "b")
     ord = _check_ord(ord, _VECTOR_ORDS)
-    _check_square(matrix, "a")
+    matrix = _square_stack(matrix, "a")
     n = matrix.shape[-1]
     for name, vector in (("x_hat", computed), ("b", rhs)):
         if vector.ndim == 0 or vector.shape[-1] != n:
@@ -531,7 +528,7 @@ def normwise_backward_error(a, x_hat, b, ord=2, *, exact: bool = False) -> np.nd
     denominator = matrix_norm(matrix, ord) * vector_norm(computed, ord) + vector_norm(rhs, ord)
     numerator, denominator = np.broadcast_arrays(numerator, denominator)
     # denominator == 0 forces A x_hat = 0 = b, so the residual is 0 and so is the backward error.
-    return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1.0), 0.0)
+    return as_result(np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1.0), 0.0))
 
 
 def _exact_residual(a: np.ndarray, x: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -557,8 +554,9 @@ def _exact_residual(a: np.ndarray, x: np.ndarray, b: np.ndarray) -> np.ndarray:
     return residual
 
 
-def perturbation_bound(kappa, relative_change_a, relative_change_b) -> np.ndarray:
-    r"""Bound on :math:`\|\Delta\boldsymbol{x}\|/\|\boldsymbol{x}\|` when :math:`\mat{A}` and :math:`\boldsymbol{b}` are perturbed.
+def perturbation_bound(kappa, relative_change_a, relative_change_b) -> float | np.ndarray:
+    r"""Bound on :math:`\|\Delta\boldsymbol{x}\|/\|\boldsymbol{x}\|` when :math:`\mat{A}` and
+    :math:`\boldsymbol{b}` are perturbed.
 
     If :math:`\mat{A}\boldsymbol{x} = \boldsymbol{b}`, :math:`(\mat{A} + \Delta\mat{A})(\boldsymbol{x}
     + \Delta\boldsymbol{x}) = \boldsymbol{b} + \Delta\boldsymbol{b}`,
@@ -600,7 +598,7 @@ def perturbation_bound(kappa, relative_change_a, relative_change_b) -> np.ndarra
         bound = kappa * (eps_a + eps_b) / (1.0 - product)
         # kappa * 0 with kappa = inf is NaN: no perturbation means no change.
         bound = np.where((eps_a == 0) & (eps_b == 0), 0.0, bound)
-    return np.where((product < 1) | ((eps_a == 0) & (eps_b == 0)), bound, np.inf)
+    return as_result(np.where((product < 1) | ((eps_a == 0) & (eps_b == 0)), bound, np.inf))
 
 
 def solve_exact_rational(a, b) -> np.ndarray:
@@ -640,7 +638,7 @@ def solve_exact_rational(a, b) -> np.ndarray:
     rhs = as_float_array(b, "b")
     if matrix.ndim != 2:
         raise ValueError(f"a must be a single square matrix, got shape {matrix.shape}")
-    _check_square(matrix, "a")
+    matrix = _square_stack(matrix, "a")
     n = matrix.shape[0]
     if rhs.ndim not in (1, 2) or rhs.shape[0] != n:
         raise ValueError(f"b must have shape ({n},) or ({n}, k) to match a, got {rhs.shape}")
@@ -667,7 +665,7 @@ def solve_exact_rational(a, b) -> np.ndarray:
     return np.array([[float(value) for value in row] for row in solution], dtype=np.float64).reshape(rhs.shape)
 
 
-def one_minus_cos_ratio_naive(x) -> np.ndarray:
+def one_minus_cos_ratio_naive(x) -> float | np.ndarray:
     r"""Evaluate :math:`(1 - \cos x)/x^2` as written: catastrophic cancellation for small ``|x|``.
 
     For :math:`|x| \lesssim 10^{-8}` the computed :math:`\cos x` rounds to 1 and the result is 0
@@ -691,10 +689,10 @@ def one_minus_cos_ratio_naive(x) -> np.ndarray:
     """
     points = as_float_array(x, "x")
     with np.errstate(divide="ignore", invalid="ignore"):
-        return (1.0 - np.cos(points)) / points**2
+        return as_result((1.0 - np.cos(points)) / points**2)
 
 
-def one_minus_cos_ratio_stable(x) -> np.ndarray:
+def one_minus_cos_ratio_stable(x) -> float | np.ndarray:
     r"""Evaluate :math:`(1 - \cos x)/x^2` stably as :math:`\tfrac12 \big(\sin(x/2) / (x/2)\big)^2`.
 
     The identity :math:`1 - \cos x = 2\sin^2(x/2)` removes the subtraction; the value at ``x = 0``
@@ -730,4 +728,4 @@ def one_minus_cos_ratio_stable(x) -> np.ndarray:
     nonzero = half != 0
     # sin(h)/h -> 1 as h -> 0; the where keeps 0/0 out of the computation.
     ratio = np.where(nonzero, np.sin(half) / np.where(nonzero, half, 1.0), 1.0)
-    return 0.5 * ratio * ratio
+    return as_result(0.5 * ratio * ratio)

@@ -5,12 +5,11 @@ See the chapter ``chapters/linalg/pseudo-inverse.md``.
 
 from __future__ import annotations
 
-import numbers
 from typing import NamedTuple
 
 import numpy as np
 
-from mathguide._validation import as_generator, as_matrix_stack
+from mathguide._validation import as_generator, as_matrix_stack, check_int
 
 __all__ = ["TruncatedSVD", "randomized_range_finder", "randomized_svd", "truncated_svd"]
 
@@ -21,16 +20,6 @@ class TruncatedSVD(NamedTuple):
     u: np.ndarray  # (..., m, k)
     s: np.ndarray  # (..., k), non-increasing, non-negative
     vt: np.ndarray  # (..., k, n)
-
-
-def _check_int(value, name: str, *, low: int, high: int | None = None) -> int:
-    """A whole number in [low, high], with messages that name the argument."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    if value < low or (high is not None and value > high):
-        bounds = f">= {low}" if high is None else f"between {low} and {high}"
-        raise ValueError(f"{name} must be {bounds}, got {value}")
-    return int(value)
 
 
 def truncated_svd(a, k: int) -> TruncatedSVD:
@@ -74,7 +63,7 @@ def truncated_svd(a, k: int) -> TruncatedSVD:
     """
     a = as_matrix_stack(a, "a")
     m, n = a.shape[-2:]
-    k = _check_int(k, "k", low=0, high=min(m, n))
+    k = check_int(k, "k", low=0, high=min(m, n))
     u, s, vt = np.linalg.svd(a, full_matrices=False)
     return TruncatedSVD(u[..., :, :k], s[..., :k], vt[..., :k, :])
 
@@ -130,8 +119,8 @@ def randomized_range_finder(a, size: int, *, power_iterations: int = 2, rng) -> 
     """
     a = as_matrix_stack(a, "a")
     m, n = a.shape[-2:]
-    size = _check_int(size, "size", low=0, high=min(m, n))
-    power_iterations = _check_int(power_iterations, "power_iterations", low=0)
+    size = check_int(size, "size", low=0, high=min(m, n))
+    power_iterations = check_int(power_iterations, "power_iterations", low=0)
     rng = as_generator(rng)
     omega = rng.standard_normal((*a.shape[:-2], n, size)).astype(a.dtype, copy=False)
     at = np.swapaxes(a, -1, -2)
@@ -196,8 +185,8 @@ def randomized_svd(a, k: int, *, oversample: int = 10, power_iterations: int = 2
     """
     a = as_matrix_stack(a, "a")
     m, n = a.shape[-2:]
-    k = _check_int(k, "k", low=0, high=min(m, n))
-    oversample = _check_int(oversample, "oversample", low=0)
+    k = check_int(k, "k", low=0, high=min(m, n))
+    oversample = check_int(oversample, "oversample", low=0)
     size = min(k + oversample, m, n)
     q = randomized_range_finder(a, size, power_iterations=power_iterations, rng=rng)
     # The small (l x n) problem: an exact SVD of Q^T A, then lift the left factor back with Q.

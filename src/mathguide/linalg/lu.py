@@ -48,7 +48,7 @@ class LU(NamedTuple):
     """``a[perm] == l @ u``: row permutation, unit lower triangular ``l``, upper triangular ``u``."""
 
     perm: np.ndarray
-    l: np.ndarray  # noqa: E741 - the factor is called L everywhere in the literature
+    l: np.ndarray
     u: np.ndarray
 
 
@@ -56,16 +56,22 @@ class LUComplete(NamedTuple):
     """Complete pivoting: ``a[perm][:, col_perm] == l @ u`` (rows and columns permuted)."""
 
     perm: np.ndarray
-    l: np.ndarray  # noqa: E741
+    l: np.ndarray
     u: np.ndarray
     col_perm: np.ndarray
 
 
 class Refinement(NamedTuple):
-    """Result of iterative refinement: the solution and the relative size of each correction."""
+    """Result of iterative refinement: the solution, whether it converged, and each correction's size.
+
+    ``converged`` is true when the returned ``x`` has a working-precision backward error (the test
+    of LAPACK's mixed-precision ``dsgesv``); ``iterations`` is the number of corrections.
+    """
 
     x: np.ndarray
     corrections: np.ndarray
+    converged: bool
+    iterations: int
 
 
 # ----------------------------------------------------------------------------------------------
@@ -385,7 +391,7 @@ def _panel_lu(w: np.ndarray, offset: int) -> np.ndarray:
     return np.concatenate([perm[:h], perm[h:][perm2]])
 
 
-def lu_blocked(a, block_size: int = 256) -> LU:
+def lu_blocked(a, *, block_size: int = 256) -> LU:
     r"""Right-looking blocked LU with partial pivoting: :math:`\mathbf{P}\mathbf{A} = \mathbf{L}\mathbf{U}`.
 
     For each block column of width :math:`b`: factor the panel
@@ -619,7 +625,7 @@ def determinant(a) -> float:
     return sign * float(np.prod(np.diagonal(u)))
 
 
-def iterative_refinement(a, b, factors: LU | LUComplete | None = None, *, max_iter: int = 10,
+def iterative_refinement(a, b, factors: LU | LUComplete | None = None, *, maxiter: int = 10,
                          residual_dtype=np.float64) -> Refinement:
     r"""Improve a solution of :math:`\mathbf{A}\mathbf{x} = \mathbf{b}` by iterative refinement.
 
@@ -635,21 +641,27 @@ def iterative_refinement(a, b, factors: LU | LUComplete | None = None, *, max_it
     factors : LU or LUComplete, optional
         Factors of ``a``, possibly computed in lower precision (e.g. of ``a.astype(np.float32)``).
         Computed by :func:`lu` in the precision of ``a`` if omitted.
-    max_iter : int
+    maxiter : int, default 10
         Maximum number of corrections.
     residual_dtype : numpy floating dtype
         Precision of the residual, e.g. ``np.longdouble`` for extra-precise residuals.
 
     Returns
     -------
-    Refinement(x, corrections)
-        ``x`` in the precision of ``a`` and ``b``; ``corrections[i]`` is
-        :math:`\|\mathbf{d}_i\|_\infty / \|\mathbf{x}_i\|_\infty` of the i-th correction.
+    Refinement(x, corrections, converged, iterations)
+        ``x`` in the precision of ``a`` and ``b``, after the last correction; ``corrections[i]`` is
+        :math:`\|\mathbf{d}_i\|_\infty / \|\mathbf{x}_i\|_\infty` of the i-th correction;
+        ``converged`` is true when the returned ``x`` satisfies
+        :math:`\|\mathbf{b} - \mathbf{A}\mathbf{x}\|_\infty \le \sqrt{n}\, u\,
+        \|\mathbf{A}\|_\infty \|\mathbf{x}\|_\infty` for every column (a backward error at the level
+        of the working precision's unit roundoff :math:`u`; the test of LAPACK's ``dsgesv``), false
+        otherwise, e.g. when :math:`\kappa(\mathbf{A})\,u_f \gtrsim 1` and the corrections stall or
+        grow; ``x`` is then still the last iterate. ``iterations = len(corrections)``.
 
     Raises
     ------
     ValueError
-        If shapes do not match, inputs are not finite or ``max_iter`` is not positive.
+        If shapes do not match, inputs are not finite or ``maxiter`` is not positive.
     SingularMatrixError
         If ``factors`` is omitted and ``a`` has an exactly zero pivot.
 
@@ -670,7 +682,7 @@ def iterative_refinement(a, b, factors: LU | LUComplete | None = None, *, max_it
     a = as_square_matrix(a, "a")
     n = a.shape[0]
     b = _rhs(b, n)
-    steps = check_positive_int(max_iter, "max_iter")
+    steps = check_positive_int(maxiter, "maxiter")
     if factors is None:
         factors = lu(a)
     work = np.result_type(a, b)
@@ -686,4 +698,8 @@ def iterative_refinement(a, b, factors: LU | LUComplete | None = None, *, max_it
         # stop once a correction is at roundoff level or stops shrinking
         if size <= np.finfo(work).eps or (len(corrections) > 1 and size >= corrections[-2] / 2):
             break
-    return Refinement(x, np.array(corrections))
+    residual = np.abs(b_r - a_r @ x.astype(residual_dtype))
+    column_norms = np.max(np.abs(x), axis=0) if n else np.zeros(np.shape(x)[1:])
+    bound = np.sqrt(n) * (np.finfo(work).eps / 2) * np.max(np.sum(np.abs(a), axis=1), initial=0.0) * column_norms
+    converged = bool(np.all(np.max(residual, axis=0, initial=0.0) <= bound))
+    return Refinement(x, np.array(corrections), converged, len(corrections))

@@ -5,12 +5,11 @@ See the chapter ``chapters/linalg/pseudo-inverse.md``.
 
 from __future__ import annotations
 
-import numbers
 from typing import NamedTuple
 
 import numpy as np
 
-from mathguide._validation import as_float_array, as_matrix_stack
+from mathguide._validation import as_float_array, as_matrix_stack, check_real_scalar
 
 __all__ = [
     "PenroseResiduals",
@@ -160,10 +159,7 @@ def pinv_tikhonov(a, eps: float) -> np.ndarray:
     See the chapter ``chapters/linalg/pseudo-inverse.md``.
     """
     a = as_matrix_stack(a, "a")
-    if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
-        raise TypeError(f"eps must be a real number, got {eps!r}")
-    if not (np.isfinite(eps) and eps > 0):
-        raise ValueError(f"eps must be a finite positive number, got {eps!r}")
+    eps = check_real_scalar(eps, "eps", positive=True)
     m, n = a.shape[-2:]
     # (A^T A + eps I)^{-1} A^T = (1/c) (A'^T A' + (eps/c^2) I)^{-1} A'^T with A = c A', c a power of two:
     # exact rescaling that keeps the Gram matrix of a huge A from overflowing. Only scale down (c >= 1):
@@ -214,8 +210,8 @@ def pinv_svd(a, *, rtol=None) -> np.ndarray:
     -----
     Cost: one thin SVD, :math:`O(m n \min(m, n))` flops (a few times a QR factorisation). Built on a
     backward-stable SVD: the relative error is about :math:`\kappa(A)\, u` on matrices of full rank
-    whose smallest singular value is above the cutoff. The cutoff decides the *numerical rank*; a singular value just below
-    it is dropped, a value just above it is inverted and may dominate the result.
+    whose smallest singular value is above the cutoff. The cutoff decides the *numerical rank*; a
+    singular value just below it is dropped, a value just above it is inverted and may dominate the result.
 
     References
     ----------

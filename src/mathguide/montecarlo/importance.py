@@ -18,14 +18,21 @@ See the chapter ``chapters/montecarlo/importance-sampling.md``.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
 from scipy import optimize, special
 
-from mathguide._validation import as_float_array, as_generator, check_axis, check_positive_int
+from mathguide._validation import (
+    as_float_array,
+    as_generator,
+    as_result,
+    check_axis,
+    check_positive_int,
+    check_real_scalar,
+    draw_samples,
+)
 
 __all__ = [
     "ImportanceSamplingResult",
@@ -42,6 +49,8 @@ TAIL_METHODS = ("naive", "exponential", "shifted_normal")
 RATE_CRITERIA = ("second_moment", "max_weight")
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 _RATE_SERIES_FROM = 100.0  # exponential_tail_rate: threshold from which the expansion is used
+# normal_tail_probability: P(Z > a) falls below the smallest normal double at a = 37.519...
+_MAX_TAIL_THRESHOLD = 37.5
 
 
 class ImportanceSamplingResult(NamedTuple):
@@ -83,11 +92,7 @@ def _scaled_weights(lw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return s, m[..., 0]
 
 
-def _as_scalar_if_0d(value: np.ndarray) -> float | np.ndarray:
-    return float(value) if np.ndim(value) == 0 else value
-
-
-def effective_sample_size(log_weights, axis: int = -1) -> float | np.ndarray:
+def effective_sample_size(log_weights, *, axis: int = -1) -> float | np.ndarray:
     """Kish's effective sample size of importance weights given by their logarithms.
 
     Computes :math:`\\mathrm{ESS} = (\\sum_i w_i)^2 / \\sum_i w_i^2` with :math:`w_i = \\exp(\\ell_i)`,
@@ -139,7 +144,7 @@ def effective_sample_size(log_weights, axis: int = -1) -> float | np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):  # 0/0 only in all-zero rows, replaced below
         ess = total * total / total_sq
     ess = np.where(all_zero, 0.0, np.clip(ess, 1.0, float(n)))
-    return _as_scalar_if_0d(ess)
+    return as_result(ess)
 
 
 def estimate_from_log_weights(
@@ -231,7 +236,7 @@ def estimate_from_log_weights(
     if n == 1:  # one sample says nothing about the spread (and ddof=1 would divide by zero)
         std_error = np.full(np.shape(estimate), np.nan)
     return ImportanceSamplingResult(
-        _as_scalar_if_0d(estimate), _as_scalar_if_0d(std_error), _as_scalar_if_0d(np.asarray(ess))
+        as_result(estimate), as_result(std_error), as_result(np.asarray(ess))
     )
 
 
@@ -257,12 +262,7 @@ def _draw_and_weigh(f, log_p, log_q, sample_q, n, rng) -> tuple[np.ndarray, np.n
         _check_callable(func, name)
     n = check_positive_int(n, "n")
     rng = as_generator(rng)
-    x = np.asarray(sample_q(rng, n))
-    if x.ndim == 0 or x.shape[0] != n:
-        raise ValueError(
-            f"sample_q(rng, n) must return an array whose first axis has length n = {n}, "
-            f"got shape {x.shape}"
-        )
+    x = draw_samples(sample_q, rng, n, "sample_q")
     lp = _evaluate(log_p, x, "log_p", n, allow_inf=True)
     lq = _evaluate(log_q, x, "log_q", n, allow_inf=True)
     fx = _evaluate(f, x, "f", n, allow_inf=False)
@@ -349,7 +349,7 @@ def self_normalized_importance_sampling(
     Parameters
     ----------
     f, log_q, sample_q, n, rng
-        As in :func:`importance_sampling`.
+        As in :func:`importance_sampling` (``sample_q(rng, n)`` draws from the proposal).
     log_p_tilde : callable
         ``log_p_tilde(x)`` returns :math:`\\log \\tilde p` at every sample, shape ``(n,)``; any
         additive constant (the log-normaliser) cancels.
@@ -381,15 +381,6 @@ def self_normalized_importance_sampling(
     """
     log_w, fx = _draw_and_weigh(f, log_p_tilde, log_q, sample_q, n, rng)
     return estimate_from_log_weights(log_w, fx, self_normalized=True)
-
-
-def _check_real_scalar(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
 
 
 def _normal_logpdf(x: np.ndarray) -> np.ndarray:
@@ -447,7 +438,7 @@ def exponential_tail_second_moment(a, rate) -> float | np.ndarray:
     # infinite terms never have opposite signs (lam > 4a > 0 forces u < 0, so log erfc(u) ~ log 2).
     with np.errstate(over="ignore"):
         log_m = lam * (lam / 4 - a) + log_erfc - np.log(4.0 * math.sqrt(math.pi) * lam)
-    return _as_scalar_if_0d(np.exp(log_m))
+    return as_result(np.exp(log_m))
 
 
 def _d_log_second_moment(lam: float, a: float) -> float:
@@ -502,7 +493,7 @@ def exponential_tail_rate(a: float, *, criterion: str = "second_moment") -> floa
 
     See the chapter ``chapters/montecarlo/importance-sampling.md``.
     """
-    a = _check_real_scalar(a, "a")
+    a = check_real_scalar(a, "a")
     if criterion not in RATE_CRITERIA:
         raise ValueError(f"criterion must be one of {RATE_CRITERIA}, got {criterion!r}")
     # The positive root of lam^2 - a lam - 1 = 0. hypot(a, 2) = sqrt(a^2 + 4) without overflow of a^2;
@@ -569,8 +560,8 @@ def normal_tail_probability(
     Raises
     ------
     ValueError
-        Non-finite ``a``, non-positive ``n`` or ``rate``, an unknown ``method``, or a ``rate`` given
-        with a method other than ``"exponential"``.
+        Non-finite ``a``, ``a > 37.5`` (see the Notes), non-positive ``n`` or ``rate``, an unknown
+        ``method``, or a ``rate`` given with a method other than ``"exponential"``.
     TypeError
         Non-real ``a`` or ``rate``, non-integer ``n``, invalid ``rng``.
 
@@ -584,6 +575,11 @@ def normal_tail_probability(
     shifted normal's relative variance grows like :math:`e^{a^2}`, the exponential's like
     ``|a|``) and ``"naive"`` is the right method.
 
+    Above ``a = 37.5`` the probability (about ``4.5e-309`` there) is below the smallest normal
+    double: the weights underflow to subnormals and then to 0, so the estimate would lose its digits
+    and end as 0 with a standard error of 0. Such ``a`` are refused with a ``ValueError``; work with
+    logarithms instead (``scipy.special.log_ndtr(-a)`` is the exact log-probability).
+
     References
     ----------
     A. B. Owen, *Monte Carlo Theory, Methods and Examples*, 2013, chapter 9. C. P. Robert, G.
@@ -591,12 +587,18 @@ def normal_tail_probability(
 
     See the chapter ``chapters/montecarlo/importance-sampling.md``.
     """
-    a = _check_real_scalar(a, "a")
+    a = check_real_scalar(a, "a")
     n = check_positive_int(n, "n")
     if method not in TAIL_METHODS:
         raise ValueError(f"method must be one of {TAIL_METHODS}, got {method!r}")
     if rate is not None and method != "exponential":
         raise ValueError(f"rate applies only to method='exponential', got method={method!r}")
+    if a > _MAX_TAIL_THRESHOLD:
+        raise ValueError(
+            f"a must be at most {_MAX_TAIL_THRESHOLD}: P(Z > a) = exp({float(special.log_ndtr(-a)):.1f}) is "
+            "below the smallest normal double, where the weights underflow and the estimate (0, with a "
+            "standard error of 0) would be meaningless; its logarithm is scipy.special.log_ndtr(-a)"
+        )
 
     def above(x):
         return (x > a).astype(np.float64)
@@ -616,9 +618,7 @@ def normal_tail_probability(
             return a + g.standard_normal(size)
 
     else:
-        lam = exponential_tail_rate(a) if rate is None else _check_real_scalar(rate, "rate")
-        if lam <= 0:
-            raise ValueError(f"rate must be positive, got {lam}")
+        lam = exponential_tail_rate(a) if rate is None else check_real_scalar(rate, "rate", positive=True)
         log_lam = math.log(lam)
 
         def log_q(x):

@@ -2,20 +2,28 @@
 
 For ``x ~ q`` and the ratio ``r(x) = p(x) / q(x)``, every estimator here is a function of the
 log-ratio ``log_ratio = log p(x) - log q(x)`` (the quantity RL code already has, as a difference of
-log-probabilities), so that nothing overflows before it has to.
+log-probabilities), so that nothing overflows before it has to. The per-sample estimators act
+elementwise and return an array of the shape of their input, or a Python ``float`` for a scalar input.
 
 See the chapter ``chapters/montecarlo/kl-estimators.md``.
 """
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
 
-from mathguide._validation import as_float_array, as_generator, check_axis, check_positive_int
+from mathguide._validation import (
+    as_float_array,
+    as_generator,
+    as_result,
+    check_axis,
+    check_int,
+    check_real_scalar,
+    draw_samples,
+)
 
 __all__ = [
     "k1",
@@ -23,7 +31,7 @@ __all__ = [
     "k3",
     "k_lambda",
     "optimal_lambda",
-    "k_reverse",
+    "k_kl_pq",
     "bregman_estimator",
     "kl_gaussian",
     "EstimatorStats",
@@ -36,7 +44,7 @@ __all__ = [
 _SERIES_CUTOFF = 0.1
 # Taylor coefficients, highest degree first (for Horner), of
 #   e^u - 1 - u        = sum_{j>=2} u^j / j!            (k3)
-#   u e^u - (e^u - 1)  = sum_{j>=2} (j - 1) u^j / j!    (k_reverse)
+#   u e^u - (e^u - 1)  = sum_{j>=2} (j - 1) u^j / j!    (k_kl_pq)
 # up to degree 13: for |u| < 0.1 the first omitted term is below 1e-17 of the sum.
 _DEGREE = 13
 _FACTORIALS = np.cumprod(np.arange(1, _DEGREE + 1, dtype=np.float64))  # 1!, 2!, ..., 13!
@@ -71,7 +79,7 @@ def _expm1_minus(u: np.ndarray) -> np.ndarray:
     return np.where(small, series, direct)
 
 
-def k1(log_ratio) -> np.ndarray:
+def k1(log_ratio) -> float | np.ndarray:
     r"""Naive per-sample KL estimator :math:`k_1 = -\log r = \log q(x) - \log p(x)`.
 
     For ``x ~ q``, :math:`\E_q[k_1] = \KL(q \Vert p)`: unbiased, but negative whenever
@@ -105,10 +113,10 @@ def k1(log_ratio) -> np.ndarray:
 
     See the chapter ``chapters/montecarlo/kl-estimators.md``.
     """
-    return np.negative(_log_ratio(log_ratio))
+    return as_result(np.negative(_log_ratio(log_ratio)))
 
 
-def k2(log_ratio) -> np.ndarray:
+def k2(log_ratio) -> float | np.ndarray:
     r"""Squared-log per-sample estimator :math:`k_2 = \tfrac12 (\log r)^2`.
 
     :math:`\E_q[k_2]` is the f-divergence with :math:`f(r) = \tfrac12 (\log r)^2`, which agrees with
@@ -146,10 +154,10 @@ def k2(log_ratio) -> np.ndarray:
     """
     u = _log_ratio(log_ratio)
     with np.errstate(over="ignore"):  # (log r)^2 > max float: inf is the right value
-        return 0.5 * (u * u)
+        return as_result(0.5 * (u * u))
 
 
-def k3(log_ratio) -> np.ndarray:
+def k3(log_ratio) -> float | np.ndarray:
     r"""Control-variate per-sample estimator :math:`k_3 = (r - 1) - \log r`.
 
     Unbiased for :math:`\KL(q \Vert p)` because :math:`\E_q[r - 1] = 0`, and never negative because
@@ -195,10 +203,10 @@ def k3(log_ratio) -> np.ndarray:
     # Infinite log-ratios are evaluated at a harmless 0 and patched afterwards: expm1(inf) - inf
     # would be NaN, while the limit of (r - 1) - log r at both ends is +inf.
     out = _expm1_minus(np.where(finite, u, 0))
-    return np.where(finite, out, np.inf).astype(out.dtype, copy=False)
+    return as_result(np.where(finite, out, np.inf).astype(out.dtype, copy=False))
 
 
-def k_lambda(log_ratio, lam) -> np.ndarray:
+def k_lambda(log_ratio, lam) -> float | np.ndarray:
     r"""The control-variate family :math:`-\log r + \lambda (r - 1)`, unbiased for every λ.
 
     :math:`\lambda = 0` is :math:`k_1`, :math:`\lambda = 1` is :math:`k_3` (and the only λ for which
@@ -265,7 +273,7 @@ def k_lambda(log_ratio, lam) -> np.ndarray:
     out = np.where(small, near_zero, far)
     out = np.where(u == -np.inf, np.inf, out)
     out = np.where(u == np.inf, np.where(lam > 0, np.inf, -np.inf), out)
-    return out.astype(dtype, copy=False)
+    return as_result(out.astype(dtype, copy=False))
 
 
 def optimal_lambda(log_ratio) -> float:
@@ -325,8 +333,12 @@ def optimal_lambda(log_ratio) -> float:
         return float(np.exp(np.log(cov) - np.log(var_rho) - shift))
 
 
-def k_reverse(log_ratio) -> np.ndarray:
-    r"""Per-sample estimator of the reverse divergence :math:`\KL(p \Vert q)` from samples of q.
+def k_kl_pq(log_ratio) -> float | np.ndarray:
+    r"""Per-sample estimator of :math:`\KL(p \Vert q)` (p first) from samples of q.
+
+    The name gives the order of the arguments: :func:`k1`, :func:`k2`, :func:`k3` estimate
+    :math:`\KL(q \Vert p)`, this one :math:`\KL(p \Vert q)` (with ``q`` the sampling policy, RL papers
+    call it the *forward* KL).
 
     :math:`\KL(p \Vert q) = \E_q[r \log r]`; adding the zero-mean control variate :math:`-(r - 1)`
     gives :math:`r \log r - (r - 1)`, the Bregman divergence of :math:`f(r) = r \log r` between
@@ -377,16 +389,16 @@ def k_reverse(log_ratio) -> np.ndarray:
     out = np.where(small, series, np.where(large, big, middle))
     out = np.where(u == -np.inf, 1.0, out)
     out = np.where(u == np.inf, np.inf, out)
-    return out.astype(u.dtype, copy=False)
+    return as_result(out.astype(u.dtype, copy=False))
 
 
-def bregman_estimator(log_ratio, f: Callable[[np.ndarray], np.ndarray], f_prime_at_1: float) -> np.ndarray:
+def bregman_estimator(log_ratio, f: Callable[[np.ndarray], np.ndarray], f_prime_at_1: float) -> float | np.ndarray:
     r"""Non-negative unbiased per-sample estimator of an f-divergence :math:`\E_q[f(r)]`.
 
     For convex :math:`f` with :math:`f(1) = 0`, the f-divergence :math:`D_f(p \Vert q) = \E_q[f(r)]`
     is estimated without bias by :math:`f(r) - f'(1)(r - 1)` (the control variate has mean 0), and
     this is the Bregman divergence of :math:`f` between :math:`r` and 1, hence :math:`\ge 0`.
-    :math:`f = -\log` gives :func:`k3`; :math:`f(r) = r \log r` gives :func:`k_reverse`.
+    :math:`f = -\log` gives :func:`k3`; :math:`f(r) = r \log r` gives :func:`k_kl_pq`.
 
     Parameters
     ----------
@@ -405,14 +417,16 @@ def bregman_estimator(log_ratio, f: Callable[[np.ndarray], np.ndarray], f_prime_
     Raises
     ------
     ValueError
-        If ``log_ratio`` has NaN or infinities, ``f_prime_at_1`` is not finite, or ``f(1) != 0``.
+        If ``log_ratio`` has NaN or infinities or an entry above ``log`` of the largest float (the
+        ratio would overflow), ``f_prime_at_1`` is not finite, ``f(1) != 0``, or ``f`` does not
+        return an array of the shape of its input.
     TypeError
-        If ``f`` is not callable.
+        If ``f`` is not callable or ``f_prime_at_1`` is not a real number.
 
     Notes
     -----
-    Generic and therefore not stabilised: ``r`` is formed explicitly (it overflows for log-ratios
-    above ~709.78) and ``f(r) - f'(1)(r - 1)`` may cancel near ``r = 1``. Use the dedicated
+    Generic and therefore not stabilised: ``r`` is formed explicitly (so log-ratios above ~709.78
+    in float64, ~88.72 in float32, are refused) and ``f(r) - f'(1)(r - 1)`` may cancel near ``r = 1``. Use the dedicated
     functions for KL in either direction.
 
     References
@@ -424,18 +438,33 @@ def bregman_estimator(log_ratio, f: Callable[[np.ndarray], np.ndarray], f_prime_
     u = as_float_array(log_ratio, "log_ratio")
     if not callable(f):
         raise TypeError(f"f must be callable, got {type(f).__name__}")
-    if isinstance(f_prime_at_1, bool) or not isinstance(f_prime_at_1, numbers.Real) or not np.isfinite(
-        f_prime_at_1
-    ):
-        raise ValueError(f"f_prime_at_1 must be a finite real number, got {f_prime_at_1!r}")
-    f1 = float(np.asarray(f(np.ones(1)))[0])
+    f_prime_at_1 = check_real_scalar(f_prime_at_1, "f_prime_at_1")
+    f1 = _apply_elementwise(f, np.ones(1))[0]
     if abs(f1) > 1e-12:
         raise ValueError(f"f must satisfy f(1) = 0, got f(1) = {f1!r}")
+    log_max = float(np.log(np.finfo(u.dtype).max))
+    if u.size and u.max() > log_max:
+        raise ValueError(
+            f"log_ratio must be at most log(largest float) = {log_max:.2f} "
+            f"(the ratio r = exp(log_ratio) would overflow), got {u.max()}; use k3 or k_kl_pq, which "
+            "work from the log-ratio"
+        )
     r = np.exp(u)
-    return np.asarray(f(r)) - f_prime_at_1 * (r - 1)
+    return as_result(_apply_elementwise(f, r) - f_prime_at_1 * (r - 1))
 
 
-def kl_gaussian(mu_q, sigma_q, mu_p, sigma_p, *, axis: int | None = None) -> np.ndarray:
+def _apply_elementwise(f: Callable[[np.ndarray], np.ndarray], r: np.ndarray) -> np.ndarray:
+    """``f(r)`` as a float array, checked to have the shape of ``r`` (``f`` acts elementwise)."""
+    values = as_float_array(f(r), "f(r)", allow_inf=True)
+    if values.shape != r.shape:
+        raise ValueError(
+            f"f must act elementwise and return an array of the shape of its input {r.shape}, "
+            f"got shape {values.shape}"
+        )
+    return values
+
+
+def kl_gaussian(mu_q, sigma_q, mu_p, sigma_p, *, axis: int | None = None) -> float | np.ndarray:
     r"""Closed-form :math:`\KL(q \Vert p)` between normal distributions (scalar or diagonal).
 
     For :math:`q = \Normal(\mu_q, \sigma_q^2)` and :math:`p = \Normal(\mu_p, \sigma_p^2)`,
@@ -509,7 +538,7 @@ def kl_gaussian(mu_q, sigma_q, mu_p, sigma_p, *, axis: int | None = None) -> np.
         out = 0.5 * (_expm1_minus(log_t) + gap * gap)
     if axis is not None:
         out = out.sum(axis=axis)
-    return out
+    return as_result(out)
 
 
 class EstimatorStats(NamedTuple):
@@ -558,7 +587,7 @@ def _stats(values: np.ndarray, true_kl: float) -> EstimatorStats:
 
 
 def estimator_bias_std(
-    sample_q: Callable[[int, np.random.Generator], np.ndarray],
+    sample_q: Callable[[np.random.Generator, int], np.ndarray],
     log_q: Callable[[np.ndarray], np.ndarray],
     log_p: Callable[[np.ndarray], np.ndarray],
     n: int,
@@ -574,8 +603,8 @@ def estimator_bias_std(
 
     Parameters
     ----------
-    sample_q : callable ``(n, rng) -> ndarray of shape (n, ...)``
-        Draws ``n`` samples of q with the generator it is given.
+    sample_q : callable ``(rng, n) -> ndarray of shape (n, ...)``
+        Draws ``n`` samples of q with the generator it is given (the house order: ``rng`` first).
     log_q, log_p : callable ``ndarray of shape (n, ...) -> ndarray of shape (n,)``
         Log-densities (or log-probabilities) of q and p at the samples.
     n : int
@@ -593,10 +622,11 @@ def estimator_bias_std(
     Raises
     ------
     ValueError
-        If ``n < 2``, ``true_kl`` is not finite and positive, or the log-densities do not return
-        ``n`` finite-or-``-inf`` values.
+        If ``n < 2``, ``true_kl`` is not finite and positive, ``sample_q`` does not return ``n`` draws
+        along axis 0, or the log-densities do not return ``n`` finite-or-``-inf`` values.
     TypeError
-        If ``n`` is not an integer, ``rng`` is not a generator or seed, or a callable is missing.
+        If ``n`` is not an integer, ``rng`` is not a generator or seed, a callable is missing, or
+        ``sample_q`` fails when called as ``sample_q(rng, n)`` (e.g. written as ``(n, rng)``).
 
     Notes
     -----
@@ -612,15 +642,10 @@ def estimator_bias_std(
     for fn, name in ((sample_q, "sample_q"), (log_q, "log_q"), (log_p, "log_p")):
         if not callable(fn):
             raise TypeError(f"{name} must be callable, got {type(fn).__name__}")
-    n = check_positive_int(n, "n")
-    if n < 2:
-        raise ValueError(f"n must be at least 2 to estimate a standard deviation, got {n}")
-    if isinstance(true_kl, bool) or not isinstance(true_kl, numbers.Real) or not (
-        np.isfinite(true_kl) and true_kl > 0
-    ):
-        raise ValueError(f"true_kl must be a finite positive number, got {true_kl!r}")
+    n = check_int(n, "n", low=2)
+    true_kl = check_real_scalar(true_kl, "true_kl", positive=True)
     rng = as_generator(rng)
-    x = sample_q(n, rng)
+    x = draw_samples(sample_q, rng, n, "sample_q")
     logs = []
     for fn, name in ((log_p, "log_p"), (log_q, "log_q")):
         values = np.asarray(fn(x), dtype=np.float64)
@@ -629,7 +654,6 @@ def estimator_bias_std(
         logs.append(values)
     with np.errstate(invalid="ignore"):  # -inf - (-inf) is NaN, refused just below
         log_ratio = _log_ratio(logs[0] - logs[1])
-    true_kl = float(true_kl)
     return KLExperiment(
         k1=_stats(k1(log_ratio), true_kl),
         k2=_stats(k2(log_ratio), true_kl),

@@ -17,14 +17,14 @@ See the chapter ``chapters/optimization/kkt.md``.
 from __future__ import annotations
 
 import itertools
-import numbers
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 from scipy.optimize import linprog, lsq_linear, root
 
-from mathguide._validation import as_float_array, check_positive_int
+from mathguide._validation import as_float_array, check_axis, check_positive_int, check_real_scalar
 from mathguide.simplex.sparsemax import sparsemax
 
 __all__ = [
@@ -229,14 +229,10 @@ def _active_gradients(ev: Evaluation, tol: float) -> tuple[np.ndarray, np.ndarra
 
 
 def _check_tol(tol) -> float:
-    if isinstance(tol, bool) or not isinstance(tol, numbers.Real):
-        raise TypeError(f"tol must be a real number, got {tol!r}")
-    if not np.isfinite(tol) or tol < 0:
-        raise ValueError(f"tol must be a finite non-negative number, got {tol!r}")
-    return float(tol)
+    return check_real_scalar(tol, "tol", nonnegative=True)
 
 
-def licq_holds(problem: ConstrainedProblem, x, tol: float = 1e-8) -> bool:
+def licq_holds(problem: ConstrainedProblem, x, *, tol: float = 1e-8) -> bool:
     """Whether the linear independence constraint qualification (LICQ) holds at ``x``.
 
     LICQ: the gradients of the active inequalities (``g_i(x) >= -tol``) and of all equalities are
@@ -268,7 +264,7 @@ def licq_holds(problem: ConstrainedProblem, x, tol: float = 1e-8) -> bool:
     return bool(np.linalg.matrix_rank(stacked) == stacked.shape[0])
 
 
-def mfcq_holds(problem: ConstrainedProblem, x, tol: float = 1e-8) -> bool:
+def mfcq_holds(problem: ConstrainedProblem, x, *, tol: float = 1e-8) -> bool:
     """Whether the Mangasarian–Fromovitz constraint qualification (MFCQ) holds at ``x``.
 
     MFCQ: the equality gradients are linearly independent and some direction ``d`` has
@@ -325,7 +321,7 @@ class Multipliers(NamedTuple):
     stationarity: float  # max-norm of grad_x L at these multipliers
 
 
-def estimate_multipliers(problem: ConstrainedProblem, x, tol: float = 1e-8) -> Multipliers:
+def estimate_multipliers(problem: ConstrainedProblem, x, *, tol: float = 1e-8) -> Multipliers:
     """Best multipliers for a given ``x``: non-negative least squares on the stationarity condition.
 
     Solves ``min || grad f(x) + J_A^T lambda_A + J_h^T mu ||_2`` over ``lambda_A >= 0`` and free
@@ -425,9 +421,11 @@ def solve_by_active_sets(problem: ConstrainedProblem, starts, *, tol: float = 1e
     if starts.ndim != 2 or starts.shape[1] != problem.n_vars or starts.shape[0] == 0:
         raise ValueError(f"starts must have shape (k, {problem.n_vars}) with k >= 1, got {starts.shape}")
     ev0 = problem.evaluate(starts[0])
-    m, p, n = ev0.g.size, ev0.h.size, problem.n_vars
+    m, n = ev0.g.size, problem.n_vars
     if m > MAX_ENUMERATED_CONSTRAINTS:
-        raise ValueError(f"problem has {m} inequality constraints; at most {MAX_ENUMERATED_CONSTRAINTS} can be enumerated")
+        raise ValueError(
+            f"problem has {m} inequality constraints; at most {MAX_ENUMERATED_CONSTRAINTS} can be enumerated"
+        )
 
     found: list[KKTPoint] = []
     for size in range(m + 1):
@@ -572,7 +570,7 @@ def scipy_constraints(problem: ConstrainedProblem) -> list[dict]:
     return constraints
 
 
-def project_to_simplex(v, axis: int = -1) -> np.ndarray:
+def project_to_simplex(v, *, axis: int = -1) -> np.ndarray:
     """Euclidean projection onto the probability simplex along ``axis``: an alias of ``sparsemax``.
 
     Solves ``min_x 1/2 ||x - v||^2`` s.t. ``x >= 0``, ``sum_i x_i = 1``. The KKT conditions give
@@ -614,6 +612,6 @@ def project_to_simplex(v, axis: int = -1) -> np.ndarray:
     v = as_float_array(v, "v")  # finite only: a projection of an infinite point is undefined
     if v.ndim == 0:
         raise ValueError("v must have at least one dimension (the axis to project along)")
-    if isinstance(axis, numbers.Integral) and -v.ndim <= axis < v.ndim and v.shape[axis] == 0:
+    if v.shape[check_axis(axis, v.ndim)] == 0:
         raise ValueError(f"v must have at least one entry along axis {axis}, got an empty axis")
-    return sparsemax(v, axis=axis)  # validates axis; the sort-based kernel of the simplex part
+    return sparsemax(v, axis=axis)  # the sort-based kernel of the simplex part

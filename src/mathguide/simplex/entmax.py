@@ -5,10 +5,9 @@ See the chapter ``chapters/simplex/sparsemax-entmax.md``.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
+from mathguide._validation import as_result, check_positive_int, check_real_scalar
 from mathguide.simplex._scores import scores_last
 from mathguide.simplex.sparsemax import _output_and_grad, _threshold_by_sorting
 
@@ -25,20 +24,10 @@ DEFAULT_N_ITER = 50
 
 def _check_alpha(alpha) -> float:
     """Return ``alpha`` as a float after checking that it is a finite real number above 1."""
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
-        raise TypeError(f"alpha must be a real number, got {alpha!r}")
-    alpha = float(alpha)
-    if not np.isfinite(alpha) or alpha <= 1:
+    alpha = check_real_scalar(alpha, "alpha")
+    if alpha <= 1:
         raise ValueError(f"alpha must be a finite number > 1, got {alpha}")
     return alpha
-
-
-def _check_n_iter(n_iter) -> int:
-    if isinstance(n_iter, bool) or not isinstance(n_iter, numbers.Integral):
-        raise TypeError(f"n_iter must be a positive integer, got {n_iter!r}")
-    if n_iter <= 0:
-        raise ValueError(f"n_iter must be a positive integer, got {n_iter}")
-    return int(n_iter)
 
 
 def _entmax15_rule(z_sorted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -72,7 +61,7 @@ def _entmax15_last(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return p, tau
 
 
-def entmax15(x, axis: int = -1) -> np.ndarray:
+def entmax15(x, *, axis: int = -1) -> np.ndarray:
     r"""Entmax with :math:`\alpha = 1.5`, computed exactly by sorting.
 
     .. math:: \operatorname{entmax}_{1.5}(\mathbf{x})_i = \left[\tfrac{x_i}{2} - \tau\right]_+^2,
@@ -117,7 +106,7 @@ def entmax15(x, axis: int = -1) -> np.ndarray:
     return np.moveaxis(p, -1, axis)
 
 
-def entmax15_threshold(x, axis: int = -1) -> np.ndarray:
+def entmax15_threshold(x, *, axis: int = -1) -> float | np.ndarray:
     r"""Threshold :math:`\tau` of entmax-1.5 (exact), in the convention ``p = [x/2 - tau]_+^2``.
 
     Parameters
@@ -138,7 +127,7 @@ def entmax15_threshold(x, axis: int = -1) -> np.ndarray:
     z = z / 2
     top = np.max(z, axis=-1, keepdims=True)
     _, tau = _entmax15_last(z - top)
-    return (tau + top)[..., 0]
+    return as_result((tau + top)[..., 0])
 
 
 def _shrink_candidates(candidates: np.ndarray, lo: np.ndarray) -> np.ndarray:
@@ -181,7 +170,7 @@ def _bisect_last(z: np.ndarray, alpha: float, n_iter: int) -> tuple[np.ndarray, 
     return p, tau
 
 
-def entmax_bisect(x, alpha: float, axis: int = -1, n_iter: int = DEFAULT_N_ITER) -> np.ndarray:
+def entmax_bisect(x, alpha: float, *, axis: int = -1, n_iter: int = DEFAULT_N_ITER) -> np.ndarray:
     r"""Entmax-:math:`\alpha` for any :math:`\alpha > 1`, by bisection on the threshold.
 
     .. math:: \operatorname{entmax}_\alpha(\mathbf{x}) = \operatorname*{argmax}_{\mathbf{p} \in \Delta}
@@ -227,7 +216,7 @@ def entmax_bisect(x, alpha: float, axis: int = -1, n_iter: int = DEFAULT_N_ITER)
     See the chapter ``chapters/simplex/sparsemax-entmax.md``.
     """
     alpha = _check_alpha(alpha)
-    n_iter = _check_n_iter(n_iter)
+    n_iter = check_positive_int(n_iter, "n_iter")
     z, axis = scores_last(x, axis)
     z = (alpha - 1) * z
     z = z - np.max(z, axis=-1, keepdims=True)  # max-subtraction
@@ -236,8 +225,8 @@ def entmax_bisect(x, alpha: float, axis: int = -1, n_iter: int = DEFAULT_N_ITER)
 
 
 def entmax_bisect_threshold(
-    x, alpha: float, axis: int = -1, n_iter: int = DEFAULT_N_ITER
-) -> np.ndarray:
+    x, alpha: float, *, axis: int = -1, n_iter: int = DEFAULT_N_ITER
+) -> float | np.ndarray:
     r"""Threshold :math:`\tau` of entmax-:math:`\alpha` by bisection, ``p = [(alpha-1) x - tau]_+^(1/(alpha-1))``.
 
     Parameters and errors as for :func:`entmax_bisect`; returns the shape of ``x`` with ``axis``
@@ -247,15 +236,15 @@ def entmax_bisect_threshold(
     See the chapter ``chapters/simplex/sparsemax-entmax.md``.
     """
     alpha = _check_alpha(alpha)
-    n_iter = _check_n_iter(n_iter)
+    n_iter = check_positive_int(n_iter, "n_iter")
     z, _ = scores_last(x, axis)
     z = (alpha - 1) * z
     top = np.max(z, axis=-1, keepdims=True)
     _, tau = _bisect_last(z - top, alpha, n_iter)
-    return (tau + top)[..., 0]
+    return as_result((tau + top)[..., 0])
 
 
-def entmax_vjp(y, grad, alpha: float, axis: int = -1) -> np.ndarray:
+def entmax_vjp(y, grad, alpha: float, *, axis: int = -1) -> np.ndarray:
     r"""Vector–Jacobian product of entmax-:math:`\alpha`, from its output ``y``.
 
     With :math:`s_i = y_i^{2-\alpha}` on the support (:math:`y_i > 0`) and 0 elsewhere, the Jacobian

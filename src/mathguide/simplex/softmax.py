@@ -16,7 +16,7 @@ import numbers
 
 import numpy as np
 
-from mathguide._validation import as_float_array, as_generator, check_positive_int
+from mathguide._validation import as_float_array, as_generator, check_positive_int, check_real_scalar
 from mathguide.simplex._scores import scores_last
 
 __all__ = [
@@ -36,11 +36,7 @@ _MAX_TAYLOR_ORDER = 170  # 170! is the largest factorial below the float64 maxim
 
 
 def _check_temperature(temperature) -> float:
-    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real):
-        raise TypeError(f"temperature must be a positive real number, got {temperature!r}")
-    if not (math.isfinite(temperature) and temperature > 0):
-        raise ValueError(f"temperature must be positive and finite, got {temperature}")
-    return float(temperature)
+    return check_real_scalar(temperature, "temperature", positive=True)
 
 
 def _shifted(z: np.ndarray, temperature: float) -> np.ndarray:
@@ -57,7 +53,7 @@ def _shifted(z: np.ndarray, temperature: float) -> np.ndarray:
     return shifted
 
 
-def softmax(x, axis: int = -1, *, temperature: float = 1.0) -> np.ndarray:
+def softmax(x, *, axis: int = -1, temperature: float = 1.0) -> np.ndarray:
     r"""Softmax with temperature along ``axis``: ``p_i = exp(x_i / T) / sum_j exp(x_j / T)``.
 
     Parameters
@@ -98,7 +94,7 @@ def softmax(x, axis: int = -1, *, temperature: float = 1.0) -> np.ndarray:
     return np.moveaxis(p, -1, axis)
 
 
-def log_softmax(x, axis: int = -1, *, temperature: float = 1.0) -> np.ndarray:
+def log_softmax(x, *, axis: int = -1, temperature: float = 1.0) -> np.ndarray:
     r"""Logarithm of :func:`softmax`: ``x_i / T - logsumexp(x / T)``, computed without exp overflow.
 
     Parameters
@@ -135,7 +131,7 @@ def log_softmax(x, axis: int = -1, *, temperature: float = 1.0) -> np.ndarray:
     return np.moveaxis(out, -1, axis)
 
 
-def softmax_vjp(y, grad, axis: int = -1) -> np.ndarray:
+def softmax_vjp(y, grad, *, axis: int = -1) -> np.ndarray:
     r"""Backward pass of softmax: ``J(x)^T g = y * (g - <y, g>)`` with ``y = softmax(x)``.
 
     The Jacobian of softmax is ``J = diag(y) - y y^T`` (symmetric), so the vector-Jacobian product
@@ -180,20 +176,20 @@ def softmax_vjp(y, grad, axis: int = -1) -> np.ndarray:
     return np.moveaxis(y_last * (g_last - inner), -1, axis)
 
 
-def margin_logits(x, target, *, margin: float, scale: float = 1.0, axis: int = -1) -> np.ndarray:
-    r"""Additive-margin logits: ``s * (x - m * onehot(target))`` along ``axis``.
+def margin_logits(x, labels, *, margin: float, scale: float = 1.0, axis: int = -1) -> np.ndarray:
+    r"""Additive-margin logits: ``s * (x - m * onehot(labels))`` along ``axis``.
 
     With cosine scores ``x_j = cos(theta_j)`` this is the AM-softmax / CosFace logit; with plain
-    scores and ``s = 1`` it is softmax with the target logit lowered by ``m``.
+    scores and ``s = 1`` it is softmax with the true-class logit lowered by ``m``.
 
     Parameters
     ----------
     x : array_like of shape (..., n, ...)
         Scores (``-inf`` allowed except that a slice must keep one finite entry).
-    target : array_like of int, shape of ``x`` without ``axis``
+    labels : array_like of int, shape of ``x`` without ``axis``
         The index in ``[0, n)`` of the true class of each vector.
     margin : float
-        ``m >= 0``, subtracted from the target score.
+        ``m >= 0``, subtracted from the score of the true class.
     scale : float, default 1.0
         ``s > 0``, multiplies all scores after the margin is applied.
     axis : int, default -1
@@ -206,48 +202,44 @@ def margin_logits(x, target, *, margin: float, scale: float = 1.0, axis: int = -
     Raises
     ------
     ValueError
-        Bad ``x`` (as :func:`softmax`), ``target`` of the wrong shape or out of range, ``margin < 0``,
+        Bad ``x`` (as :func:`softmax`), ``labels`` of the wrong shape or out of range, ``margin < 0``,
         ``scale <= 0`` or either not finite.
     TypeError
-        If ``target`` is not integer.
+        If ``labels`` is not integer, or ``margin``/``scale`` is not a real number.
 
     See the chapter ``chapters/simplex/softmax-alternatives.md``.
     """
     z, axis = scores_last(x, axis, "x")
-    for value, name, low_ok in ((margin, "margin", True), (scale, "scale", False)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise TypeError(f"{name} must be a real number, got {value!r}")
-        if not math.isfinite(value) or value < 0 or (value == 0 and not low_ok):
-            bound = ">= 0" if low_ok else "> 0"
-            raise ValueError(f"{name} must be finite and {bound}, got {value}")
-    t = np.asarray(target)
+    margin = check_real_scalar(margin, "margin", nonnegative=True)
+    scale = check_real_scalar(scale, "scale", positive=True)
+    t = np.asarray(labels)
     if not np.issubdtype(t.dtype, np.integer):
-        raise TypeError(f"target must be an integer array, got dtype {t.dtype}")
+        raise TypeError(f"labels must be an integer array, got dtype {t.dtype}")
     if t.shape != z.shape[:-1]:
-        raise ValueError(f"target must have shape {z.shape[:-1]} (x without axis), got {t.shape}")
+        raise ValueError(f"labels must have shape {z.shape[:-1]} (x without axis), got {t.shape}")
     n = z.shape[-1]
     if t.size and (t.min() < 0 or t.max() >= n):
-        raise ValueError(f"target entries must lie in [0, {n}), got range [{t.min()}, {t.max()}]")
+        raise ValueError(f"labels entries must lie in [0, {n}), got range [{t.min()}, {t.max()}]")
     onehot = np.arange(n) == t[..., None]
     shifted = np.where(onehot, z - np.asarray(margin, dtype=z.dtype), z)
     out = shifted * np.asarray(scale, dtype=z.dtype)
     return np.moveaxis(out, -1, axis)
 
 
-def margin_softmax(x, target, *, margin: float, scale: float = 1.0, axis: int = -1) -> np.ndarray:
-    r"""Additive-margin softmax: ``softmax(s * (x - m * onehot(target)))`` along ``axis``.
+def margin_softmax(x, labels, *, margin: float, scale: float = 1.0, axis: int = -1) -> np.ndarray:
+    r"""Additive-margin softmax: ``softmax(s * (x - m * onehot(labels)))`` along ``axis``.
 
-    The target probability is ``exp(s(x_t - m)) / (exp(s(x_t - m)) + sum_{j != t} exp(s x_j))``; the
+    The true-class probability is ``exp(s(x_t - m)) / (exp(s(x_t - m)) + sum_{j != t} exp(s x_j))``; the
     cross-entropy ``-log p_t`` is small only when ``x_t`` beats every other score by about ``m``.
 
     Parameters
     ----------
     x : array_like of shape (..., n, ...)
         Scores, e.g. cosines between a normalised feature and normalised class vectors.
-    target : array_like of int, shape of ``x`` without ``axis``
+    labels : array_like of int, shape of ``x`` without ``axis``
         The index in ``[0, n)`` of the true class of each vector.
     margin : float
-        ``m >= 0``, subtracted from the target score.
+        ``m >= 0``, subtracted from the score of the true class.
     scale : float, default 1.0
         ``s > 0``, multiplies all scores after the margin is applied.
     axis : int, default -1
@@ -256,7 +248,7 @@ def margin_softmax(x, target, *, margin: float, scale: float = 1.0, axis: int = 
     Returns
     -------
     p : ndarray, same shape and float dtype as ``x``
-        On the simplex along ``axis``. The margin loss is ``-log p[target]``; compute it as
+        On the simplex along ``axis``. The margin loss is ``-log p[labels]``; compute it as
         ``-log_softmax(margin_logits(...))`` to avoid ``log(0)``.
 
     Raises
@@ -274,11 +266,11 @@ def margin_softmax(x, target, *, margin: float, scale: float = 1.0, axis: int = 
 
     See the chapter ``chapters/simplex/softmax-alternatives.md``.
     """
-    return softmax(margin_logits(x, target, margin=margin, scale=scale, axis=axis), axis=axis)
+    return softmax(margin_logits(x, labels, margin=margin, scale=scale, axis=axis), axis=axis)
 
 
 def _check_order(order) -> int:
-    if isinstance(order, bool) or not isinstance(order, numbers.Integral):
+    if isinstance(order, (bool, np.bool_)) or not isinstance(order, numbers.Integral):
         raise TypeError(f"order must be an even positive integer, got {order!r}")
     if order < 2 or order % 2:
         # Odd-degree Taylor polynomials of exp have a real zero: they cannot define probabilities.
@@ -289,7 +281,7 @@ def _check_order(order) -> int:
     return int(order)
 
 
-def taylor_softmax(x, order: int = 2, axis: int = -1) -> np.ndarray:
+def taylor_softmax(x, order: int = 2, *, axis: int = -1) -> np.ndarray:
     r"""Taylor softmax: ``p_i = f(x_i) / sum_j f(x_j)`` with ``f(u) = sum_{k=0}^{order} u^k / k!``.
 
     For an even ``order`` the polynomial ``f`` has no real zero (it is >= a positive minimum), so
@@ -348,7 +340,7 @@ def taylor_softmax(x, order: int = 2, axis: int = -1) -> np.ndarray:
     return np.moveaxis(p, -1, axis)
 
 
-def topk_softmax(x, k: int, axis: int = -1) -> np.ndarray:
+def topk_softmax(x, k: int, *, axis: int = -1) -> np.ndarray:
     r"""Softmax restricted to the ``k`` largest scores; every other entry is exactly 0.
 
     ``p_i = exp(x_i) / sum_{j in K} exp(x_j)`` for ``i in K``, 0 otherwise, where ``K`` is the set of

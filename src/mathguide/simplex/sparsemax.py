@@ -5,10 +5,9 @@ See the chapter ``chapters/simplex/sparsemax-entmax.md``.
 
 from __future__ import annotations
 
-
 import numpy as np
 
-from mathguide._validation import as_float_array, check_axis
+from mathguide._validation import as_float_array, as_result, check_axis
 from mathguide.simplex._scores import scores_last
 
 __all__ = [
@@ -89,7 +88,7 @@ def _michelot_tau_last(z: np.ndarray) -> np.ndarray:
         active = new_active
 
 
-def sparsemax_threshold(x, axis: int = -1, *, method: str = "sort") -> np.ndarray:
+def sparsemax_threshold(x, *, axis: int = -1, method: str = "sort") -> float | np.ndarray:
     r"""Threshold :math:`\tau(\mathbf{x})` of sparsemax: the root of :math:`\sum_i \max(x_i - \tau, 0) = 1`.
 
     ``sparsemax(x) = max(x - tau, 0)`` with ``tau`` broadcast along ``axis``.
@@ -134,10 +133,10 @@ def sparsemax_threshold(x, axis: int = -1, *, method: str = "sort") -> np.ndarra
     top = np.max(z, axis=-1, keepdims=True)
     shifted = z - top  # max-subtraction: the largest entry becomes 0, -inf stays -inf
     tau = _sparsemax_tau_last(shifted) if method == "sort" else _michelot_tau_last(shifted)
-    return (tau + top)[..., 0]
+    return as_result((tau + top)[..., 0])
 
 
-def sparsemax(x, axis: int = -1) -> np.ndarray:
+def sparsemax(x, *, axis: int = -1) -> np.ndarray:
     r"""Sparsemax: the Euclidean projection of ``x`` onto the probability simplex along ``axis``.
 
     .. math:: \operatorname{sparsemax}(\mathbf{x}) = \operatorname*{argmin}_{\mathbf{p} \in \Delta}
@@ -182,7 +181,7 @@ def sparsemax(x, axis: int = -1) -> np.ndarray:
     return np.moveaxis(p, -1, axis)
 
 
-def sparsemax_vjp(y, grad, axis: int = -1) -> np.ndarray:
+def sparsemax_vjp(y, grad, *, axis: int = -1) -> np.ndarray:
     r"""Vector–Jacobian product of sparsemax, from its output ``y = sparsemax(x)``.
 
     With :math:`S = \{i : y_i > 0\}` and :math:`\mathbf{s} = \mathbf{1}_S`, the Jacobian is
@@ -243,7 +242,7 @@ def _output_and_grad(y, grad, axis) -> tuple[np.ndarray, np.ndarray, int]:
     return y_arr, np.moveaxis(g_arr, axis, -1).astype(dtype, copy=False), axis
 
 
-def sparsemax_loss(x, target, axis: int = -1) -> np.ndarray:
+def sparsemax_loss(x, target, *, axis: int = -1) -> float | np.ndarray:
     r"""Sparsemax loss of scores ``x`` against a target distribution ``target``.
 
     The Fenchel–Young loss of :math:`\Omega(\mathbf{p}) = \tfrac12 \lVert \mathbf{p} \rVert^2` on the
@@ -297,4 +296,4 @@ def sparsemax_loss(x, target, axis: int = -1) -> np.ndarray:
         raise ValueError("target must be a probability vector along axis (non-negative, sum 1)")
     z = (z - np.max(z, axis=-1, keepdims=True)).astype(dtype, copy=False)
     p = np.maximum(z - _sparsemax_tau_last(z), 0)
-    return np.sum(z * (p - q) - 0.5 * p * p + 0.5 * q * q, axis=-1)
+    return as_result(np.sum(z * (p - q) - 0.5 * p * p + 0.5 * q * q, axis=-1))
