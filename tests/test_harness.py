@@ -164,10 +164,15 @@ def _book_build_args() -> list[str]:
     return match.group(1).split()
 
 
-def _start_book_build(folder: Path, page: str) -> subprocess.Popen:
+def _start_book_build(folder: Path, page: str, budget: float | None = None) -> subprocess.Popen:
     folder.mkdir(parents=True)
     for name in ("_config.yml", "references.bib"):
         shutil.copy(REPO / name, folder / name)
+    shutil.copytree(REPO / "_ext", folder / "_ext")  # the book's own Sphinx extension
+    if budget is not None:
+        config = yaml.safe_load((folder / "_config.yml").read_text())
+        config["sphinx"]["config"]["mathguide_execution_budget"] = budget
+        (folder / "_config.yml").write_text(yaml.safe_dump(config))
     (folder / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: page\n")
     (folder / "intro.md").write_text("# A throw-away book\n\nOne page follows.\n")
     (folder / "page.md").write_text(page)
@@ -180,13 +185,16 @@ def _start_book_build(folder: Path, page: str) -> subprocess.Popen:
 
 
 def test_strict_book_build_fails_on_a_warning_and_a_failing_cell_and_passes_a_clean_page(tmp_path: Path) -> None:
-    """Three one-page books built side by side: a stderr warning and a failing assert fail the build."""
+    """One-page books built side by side: a stderr warning, a failing assert and a chapter over its
+    execution budget fail the build; a clean page passes."""
     pages = {
         "clean": _chapter("import numpy as np", "assert np.log(1.0) == 0.0"),
         "warning": _chapter("import numpy as np", "value = np.log(0.0)"),
         "failing": _chapter("x = 1", "assert x == 2, 'the prose says two'"),
+        "slow": _chapter("import time", "time.sleep(1.5)"),
     }
-    builds = {name: _start_book_build(tmp_path / name, page) for name, page in pages.items()}
+    budgets = {"slow": 1.0}
+    builds = {name: _start_book_build(tmp_path / name, page, budgets.get(name)) for name, page in pages.items()}
     codes = {name: process.wait(timeout=300) for name, process in builds.items()}
     logs = {name: (tmp_path / name / "build.log").read_text() for name in pages}
 
@@ -202,3 +210,6 @@ def test_strict_book_build_fails_on_a_warning_and_a_failing_cell_and_passes_a_cl
     reports = list((tmp_path / "failing" / "_build" / "html" / "reports").glob("*.log"))
     assert [r.name for r in reports] == ["page.err.log"]
     assert "the prose says two" in reports[0].read_text()
+
+    assert codes["slow"] != 0, logs["slow"]
+    assert "over the 1 s budget per chapter" in logs["slow"]
