@@ -21,7 +21,7 @@ export OMP_NUM_THREADS ?= 1
 # JupyterLab refuses to run as root unless told to (containers often run as root).
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: book test pytest lint serve lab clean venv
+.PHONY: book test pytest lint pdf tex serve lab clean venv
 
 venv: $(STAMP)
 
@@ -45,6 +45,20 @@ pytest: $(STAMP)
 # The book is built first so that the offline-HTML test checks the pages of this very run.
 test: book
 	MATHGUIDE_REQUIRE_BUILD=1 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
+
+# The PDF edition: Sphinx's LaTeX writer and XeLaTeX (Debian's TeX Live, installed here when missing:
+# that needs root, as in CI; elsewhere install the packages named below yourself).
+TEX_PACKAGES := texlive-xetex texlive-latex-extra texlive-fonts-recommended texlive-lang-chinese \
+	texlive-plain-generic latexmk lmodern fonts-noto-cjk fonts-freefont-otf fonts-dejavu-core poppler-utils
+tex:
+	@command -v xelatex >/dev/null && command -v latexmk >/dev/null && command -v pdftotext >/dev/null || { \
+	  test "$$(id -u)" = 0 || { echo "make pdf needs XeLaTeX: apt-get install $(TEX_PACKAGES)"; exit 1; }; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TEX_PACKAGES) >/dev/null; }
+
+pdf: $(STAMP) tex
+	rm -rf _build/latex
+	$(BIN)/jupyter-book build . --builder pdflatex -W -n --keep-going
+	@echo "Built: _build/latex/math-guide.pdf"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks conftest.py _ext

@@ -212,6 +212,41 @@ def _fix_search_index(app: Sphinx, exception) -> None:
     path.write_text(prefix + json.dumps(index, ensure_ascii=False, separators=(",", ":")) + ")", encoding="utf-8")
 
 
+# --- the PDF edition ---------------------------------------------------------------------------------
+
+LATEX_PREAMBLE = r"""
+\usepackage{newunicodechar}
+\newfontfamily\mgsymbols{DejaVu Sans}
+\newunicodechar{✍}{{\mgsymbols ✍}}
+\newunicodechar{⌨}{{\mgsymbols ⌨}}
+\usepackage{xeCJK}
+\setCJKmainfont{Noto Serif CJK SC}
+\setCJKsansfont{Noto Sans CJK SC}
+\setCJKmonofont{Noto Sans Mono CJK SC}
+"""
+
+
+def _latex_macros(macros: dict) -> str:
+    """The MathJax macros of _config.yml as LaTeX definitions (replacing any of the same name)."""
+    lines = []
+    for name, value in macros.items():
+        body, arity = (value[0], value[1]) if isinstance(value, list) else (value, 0)
+        arguments = f"[{arity}]" if arity else ""
+        lines.append(f"\\providecommand{{\\{name}}}{{}}\\renewcommand{{\\{name}}}{arguments}{{{body}}}")
+    return "\n".join(lines)
+
+
+def _configure_latex(app: Sphinx) -> None:
+    if app.builder.name != "latex":
+        return
+    macros = app.config.mathjax3_config["tex"]["macros"]
+    # The builder has already read latex_elements into its template context at this point.
+    # fontspec must leave math alone: with its defaults \mathbf{\Sigma} asks the text font for a glyph
+    # at the math slot of \Sigma (U+0006), which it does not have.
+    app.builder.context["fontenc"] = r"\usepackage[no-math]{fontspec}"
+    app.builder.context["preamble"] = app.builder.context.get("preamble", "") + LATEX_PREAMBLE + _latex_macros(macros)
+
+
 # --- setup -------------------------------------------------------------------------------------------
 
 
@@ -229,6 +264,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("build-finished", _fix_search_index)
     app.connect("html-page-context", _link_notebook)
     app.connect("builder-inited", _add_static)
+    app.connect("builder-inited", _configure_latex)
     app.add_js_file("mathguide-search.js")
     app.add_css_file("mathguide.css")
     return {"parallel_read_safe": True, "parallel_write_safe": True}
