@@ -343,6 +343,34 @@ def test_determinant_of_singular_is_zero():
     assert determinant(np.ones((3, 3))) == 0.0
 
 
+def test_determinant_overflow_and_underflow_are_documented_values():
+    """A well-conditioned matrix whose determinant is beyond the float range: +-inf or 0, no warning."""
+    n = 40
+    big = np.diag(np.full(n, 1e10))  # det = 1e400
+    assert determinant(big) == np.inf
+    swapped = big[[1, 0, *range(2, n)]]  # one transposition: det = -1e400
+    assert determinant(swapped) == -np.inf
+    assert determinant(np.diag(np.full(n, 1e-10))) == 0.0  # det = 1e-400
+    sign, logdet = np.linalg.slogdet(swapped)  # the remedy the docstring names
+    assert sign == -1.0 and logdet == pytest.approx(400 * np.log(10), rel=1e-14)
+
+
+@pytest.mark.parametrize(
+    "bad, error, message",
+    [
+        (np.ones((2, 3)), ValueError, "a must be a square 2-D array"),
+        (np.ones(3), ValueError, "a must be a square 2-D array"),
+        ([[1.0, np.nan], [0.0, 1.0]], ValueError, "a must not contain NaN"),
+        ([[1.0, np.inf], [0.0, 1.0]], ValueError, "a must be finite"),
+        ([["a", "b"], ["c", "d"]], TypeError, "a must be array-like of real numbers"),
+        ([[1j, 0], [0, 1]], TypeError, "a must be array-like of real numbers"),
+    ],
+)
+def test_determinant_rejects_bad_input(bad, error, message):
+    with pytest.raises(error, match=message):
+        determinant(bad)
+
+
 def test_iterative_refinement_float32_factors_reach_float64_accuracy(rng):
     n = 50
     a = random_matrix(n, condition=1e3, rng=rng)  # kappa_2 = 1e3: kappa * eps32 ~ 1e-4 < 1

@@ -809,3 +809,13 @@ def test_module_exports() -> None:
 
     for name in klmod.__all__:
         assert getattr(mc, name) is getattr(klmod, name)
+
+
+@pytest.mark.parametrize("estimator", [k1, k2, k3, k_kl_pq, lambda u: k_lambda(u, 0.5)])
+def test_scalar_input_gives_a_python_float(estimator) -> None:
+    """House rule: one number comes back as a Python float; arrays keep their shape (never 0-d)."""
+    assert type(estimator(0.3)) is float
+    assert type(estimator(np.float32(0.3))) is float
+    assert np.shape(estimator(np.array([0.3]))) == (1,)
+    assert type(kl_gaussian(0.0, 1.0, 1.0, 2.0)) is float
+    assert type(kl_gaussian(np.zeros(3), 1.0, np.ones(3), 2.0, axis=-1)) is float

@@ -204,6 +204,12 @@ def test_quadratic_program_does_not_alias_inputs():
     np.testing.assert_array_equal(before.g, after.g)
 
 
+def test_scipy_constraints_rejects_what_is_not_a_problem():
+    for bad in (None, {"ineq": None}, (np.eye(2), [0.0, 0.0])):
+        with pytest.raises(TypeError, match="problem must be a ConstrainedProblem"):
+            scipy_constraints(bad)
+
+
 def test_scipy_constraints_signs():
     problem, a, b = nocedal_wright_qp()
     inside, outside = np.array([1.0, 1.0]), np.array([1.0, 2.5])

@@ -343,3 +343,11 @@ def test_property_on_simplex_and_michelot(x):
         rtol=0,
         atol=tol(np.float64, n, 50),
     )
+
+
+def test_one_vector_gives_python_floats_for_threshold_and_loss():
+    """House rule: one number comes back as a Python float; a batch as an array of the batch shape."""
+    x = np.array([0.3, 1.2, -0.5])
+    assert type(sparsemax_threshold(x)) is float
+    assert type(sparsemax_loss(x, np.array([0.0, 1.0, 0.0]))) is float
+    assert sparsemax_threshold(np.stack([x, x])).shape == (2,)

@@ -546,10 +546,17 @@ def scipy_constraints(problem: ConstrainedProblem) -> list[dict]:
     list of dict
         Zero, one or two dicts with keys ``type``, ``fun``, ``jac``.
 
+    Raises
+    ------
+    TypeError
+        If ``problem`` is not a :class:`ConstrainedProblem`.
+
     Notes
     -----
     See the chapter ``chapters/optimization/kkt.md``.
     """
+    if not isinstance(problem, ConstrainedProblem):
+        raise TypeError(f"problem must be a ConstrainedProblem, got {type(problem).__name__}")
     constraints = []
     if problem.ineq is not None:
         constraints.append(

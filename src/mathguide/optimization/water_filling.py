@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mathguide._validation import as_float_array
+from mathguide._validation import as_float_array, as_result
 
 __all__ = ["WaterFilling", "water_filling"]
 
@@ -23,7 +23,7 @@ class WaterFilling(NamedTuple):
     """Optimal allocation and water level of :func:`water_filling`."""
 
     x: np.ndarray  # (..., n), x >= 0, sums to total along the last axis
-    level: np.ndarray  # (...), the water level w = 1 / nu
+    level: float | np.ndarray  # (...), the water level w = 1 / nu; a float for one problem
 
 
 def water_filling(alpha, total) -> WaterFilling:
@@ -43,7 +43,8 @@ def water_filling(alpha, total) -> WaterFilling:
     Returns
     -------
     WaterFilling
-        ``x`` of shape ``(..., n)`` and ``level`` of shape ``alpha.shape[:-1]``.
+        ``x`` of shape ``(..., n)`` and ``level`` of shape ``alpha.shape[:-1]`` (a Python float for
+        a single problem, ``alpha`` of shape ``(n,)``).
 
     Raises
     ------
@@ -110,4 +111,4 @@ def water_filling(alpha, total) -> WaterFilling:
     x = np.maximum(level[..., None] - alpha, 0.0) * unit[..., None]
     with np.errstate(over="ignore"):  # a level beyond the largest float is reported as inf
         level = np.asarray(level * unit)
-    return WaterFilling(x, level)
+    return WaterFilling(x, as_result(level))

@@ -397,7 +397,7 @@ def _sample_shape(size) -> tuple[int, ...]:
 
 def perturb_max_sample(
     logits, *, rng, noise: str = "gumbel", size=None, axis: int = -1
-) -> np.ndarray:
+) -> int | np.ndarray:
     r"""Perturb-and-max: the index ``argmax_i (x_i + eps_i)`` with ``eps_i`` i.i.d. noise.
 
     With standard Gumbel noise the index is an exact sample from ``softmax(x)`` (the Gumbel-max
@@ -419,7 +419,8 @@ def perturb_max_sample(
 
     Returns
     -------
-    index : ndarray of int64, shape ``size + shape(logits without axis)``
+    index : int or ndarray of int64, shape ``size + shape(logits without axis)``
+        A Python ``int`` for one draw (``size=None`` and one score vector).
 
     Raises
     ------
@@ -447,10 +448,11 @@ def perturb_max_sample(
     # Shift by the maximum (the argmax is shift invariant) and add the float64 noise in float64:
     # in float32, x + eps near |x| = 1e4 would round the noise to multiples of 2^-10 and bias the draw.
     shifted = (z - z.max(axis=-1, keepdims=True)).astype(np.promote_types(z.dtype, np.float64))
-    return np.argmax(shifted + eps, axis=-1)
+    index = np.argmax(shifted + eps, axis=-1)
+    return int(index) if index.ndim == 0 else index
 
 
-def gumbel_max_sample(logits, *, rng, size=None, axis: int = -1) -> np.ndarray:
+def gumbel_max_sample(logits, *, rng, size=None, axis: int = -1) -> int | np.ndarray:
     r"""Exact sample of ``i ~ softmax(logits)`` by the Gumbel-max trick: ``argmax_i (x_i + G_i)``.
 
     ``G_i = -log(-log U_i)`` are i.i.d. standard Gumbel variables.
@@ -468,7 +470,8 @@ def gumbel_max_sample(logits, *, rng, size=None, axis: int = -1) -> np.ndarray:
 
     Returns
     -------
-    index : ndarray of int64, shape ``size + shape(logits without axis)``
+    index : int or ndarray of int64, shape ``size + shape(logits without axis)``
+        A Python ``int`` for one draw (``size=None`` and one score vector).
 
     Raises
     ------
