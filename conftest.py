@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import tempfile
 from collections import defaultdict
 from pathlib import Path
 
@@ -24,6 +25,7 @@ import jupytext
 import pytest
 import yaml
 from hypothesis import settings
+from nbval.kernel import CURRENT_ENV_KERNEL_NAME, RunningKernel
 from nbval.plugin import IPyNbCell, IPyNbFile, find_metadata_tags
 
 # The only Hypothesis settings of the project: property tests set no max_examples or deadline of their
@@ -88,6 +90,20 @@ class MarkdownNotebookCell(IPyNbCell):
 
 class MarkdownNotebookFile(IPyNbFile):
     """A MyST Markdown chapter, read with jupytext and executed by nbval."""
+
+    def setup(self):
+        # Run the chapter from an empty folder outside the repository, as a reader runs a downloaded
+        # notebook: a chapter that reads a file by a path relative to the repository fails here.
+        self._workdir = tempfile.TemporaryDirectory(prefix="mathguide-chapter-")
+        kernel_name = CURRENT_ENV_KERNEL_NAME if self.config.option.nbval_current_env else "python3"
+        self.kernel = RunningKernel(
+            kernel_name, cwd=self._workdir.name, startup_timeout=self.config.option.nbval_kernel_startup_timeout
+        )
+        self.setup_sanitize_files()
+
+    def teardown(self):
+        super().teardown()
+        self._workdir.cleanup()
 
     def collect(self):
         path = Path(self.path)

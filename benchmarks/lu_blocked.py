@@ -69,8 +69,8 @@ def main() -> None:
     parser.add_argument("--tune", action="store_true", help="try block sizes 32..512 at the largest n")
     parser.add_argument("--seed", type=int, default=20261128)
     parser.add_argument("--csv", metavar="PATH",
-                        help="also write the measurements to PATH (the chapter plots "
-                             "benchmarks/results/lu_blocked.csv)")
+                        help="also write the measurements to PATH (the LU chapter plots "
+                             "src/mathguide/data/lu_blocked.csv)")
     parser.add_argument("--single-thread", action="store_true",
                         help="re-run with OPENBLAS_NUM_THREADS=1 (both codes on one core: a fair and "
                              "much less noisy comparison on a shared machine)")

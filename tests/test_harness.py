@@ -68,7 +68,12 @@ def _run_pytest(
 
 
 def test_passing_chapter_passes_one_item_per_cell(tmp_path: Path) -> None:
-    text = _chapter("x = 2 + 2", "assert x == 4", "import os\nassert os.getcwd().endswith('part')")
+    # Chapters run in an empty folder outside the repository, as a downloaded notebook does.
+    text = _chapter(
+        "x = 2 + 2",
+        "assert x == 4",
+        "import os\nassert 'mathguide-chapter-' in os.getcwd() and os.listdir('.') == []",
+    )
     result = _run_pytest(tmp_path, {"part/good.md": text})
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 passed" in result.stdout
@@ -77,6 +82,13 @@ def test_passing_chapter_passes_one_item_per_cell(tmp_path: Path) -> None:
     assert len(lines) == 3
     for number, line in enumerate(lines):
         assert f"chapters/part/good.md::Cell {number} (line {line}) PASSED" in result.stdout
+
+
+def test_chapter_reading_a_repository_file_by_relative_path_fails(tmp_path: Path) -> None:
+    text = _chapter("open('../../conftest.py').read()")
+    result = _run_pytest(tmp_path, {"part/reads.md": text})
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "FileNotFoundError" in result.stdout
 
 
 def test_failing_assert_fails_and_names_file_and_line(tmp_path: Path) -> None:
