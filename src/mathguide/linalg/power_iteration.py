@@ -120,7 +120,7 @@ def _solve_normalised(factors, x):
 
 
 def power_iteration(a, x0, *, tol: float | None = None, maxiter: int = 1000) -> EigenpairResult:
-    r"""Dominant eigenpair by the power method :math:`\mathbf{x}_{k+1} = \mathbf{A}\mathbf{x}_k/\|\mathbf{A}\mathbf{x}_k\|`.
+    r"""Dominant eigenpair by the power method, :math:`\mathbf{x}_{k+1} \propto \mathbf{A}\mathbf{x}_k`.
 
     If :math:`|\lambda_1| > |\lambda_2| \ge \dots` and ``x0`` has a component along the dominant
     eigenvector, the direction of :math:`\mathbf{x}_k` converges to it linearly with rate
@@ -178,7 +178,9 @@ def power_iteration(a, x0, *, tol: float | None = None, maxiter: int = 1000) -> 
 def inverse_iteration(
     a, shift, x0, *, tol: float | None = None, maxiter: int = 1000
 ) -> EigenpairResult:
-    r"""The eigenpair nearest a shift by inverse iteration, :math:`\mathbf{x}_{k+1} \propto (\mathbf{A} - \sigma\mathbf{I})^{-1}\mathbf{x}_k`.
+    r"""The eigenpair nearest a shift :math:`\sigma` by inverse iteration.
+
+    Iterates :math:`\mathbf{x}_{k+1} \propto (\mathbf{A} - \sigma\mathbf{I})^{-1}\mathbf{x}_k`.
 
     This is the power method on :math:`(\mathbf{A} - \sigma\mathbf{I})^{-1}`, whose dominant eigenvalue
     is :math:`1/(\lambda_j - \sigma)` for the eigenvalue :math:`\lambda_j` closest to :math:`\sigma`:
@@ -232,7 +234,9 @@ def inverse_iteration(
 def rayleigh_quotient_iteration(
     a, x0, *, tol: float | None = None, maxiter: int = 50
 ) -> EigenpairResult:
-    r"""Rayleigh-quotient iteration: inverse iteration with the shift updated to :math:`\rho_k = \mathbf{x}_k^\top\mathbf{A}\mathbf{x}_k`.
+    r"""Rayleigh-quotient iteration: inverse iteration with a shift updated at every step.
+
+    The shift is the Rayleigh quotient :math:`\rho_k = \mathbf{x}_k^\top\mathbf{A}\mathbf{x}_k`.
 
     Converges locally quadratically to a simple eigenpair of a general matrix and cubically for a
     symmetric one; which eigenpair it finds depends on ``x0``.
