@@ -161,7 +161,9 @@ def test_qr_algorithm_with_given_singular_values(rng):
 def test_qr_algorithm_complex_pairs_from_rotation_blocks(rng):
     # block diagonal of rotations scaled: eigenvalues r_k exp(+-i theta_k), known in closed form
     radii, angles = np.array([1.0, 2.0, 3.0]), np.array([0.3, 1.0, 2.5])
-    blocks = [r * np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]]) for r, t in zip(radii, angles, strict=True)]
+    blocks = [
+        r * np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]]) for r, t in zip(radii, angles, strict=True)
+    ]
     d = scipy.linalg.block_diag(*blocks, np.array([[0.5]]))
     v = rng.standard_normal((7, 7))
     a = v @ d @ np.linalg.inv(v)
