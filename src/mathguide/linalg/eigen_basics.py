@@ -76,7 +76,7 @@ def gershgorin_discs(a, *, by: str = "rows") -> GershgorinDiscs:
 
 
 def eigenvalue_condition_numbers(a) -> EigenvalueConditioning:
-    r"""Condition numbers of the eigenvalues, :math:`\kappa = \|\mathbf{x}\|\|\mathbf{y}\| / |\mathbf{y}^{\mathsf H}\mathbf{x}|`.
+    r"""Condition numbers of the eigenvalues, :math:`\|\mathbf{x}\|\|\mathbf{y}\|/|\mathbf{y}^{\mathsf H}\mathbf{x}|`.
 
     For a simple eigenvalue with right eigenvector :math:`\mathbf{x}` and left eigenvector
     :math:`\mathbf{y}` (:math:`\mathbf{y}^{\mathsf H}\mathbf{A} = \lambda\mathbf{y}^{\mathsf H}`), a
