@@ -120,3 +120,23 @@ def test_pseudospectrum_jordan_block_at_zero():
 def test_pseudospectrum_rejects_bad_grid():
     with pytest.raises(ValueError, match="real must be one-dimensional"):
         pseudospectrum_grid(np.eye(2), np.zeros((2, 2)), np.zeros(2))
+
+
+def test_pseudospectrum_rejects_bad_imag_and_matrix():
+    with pytest.raises(ValueError, match="imag must be one-dimensional"):
+        pseudospectrum_grid(np.eye(2), np.zeros(2), np.zeros((1, 2)))
+    with pytest.raises(ValueError, match="a must be a square"):
+        pseudospectrum_grid(np.ones((2, 3)), np.zeros(2), np.zeros(2))
+
+
+def test_condition_numbers_reject_bad_matrix():
+    with pytest.raises(TypeError, match="a must be array-like of real"):
+        eigenvalue_condition_numbers(np.array([[1j]]))
+
+
+def test_gershgorin_float32_and_integers():
+    centers, radii = gershgorin_discs(np.array([[1, -2], [3, 4]]))
+    assert centers.dtype == np.float64
+    np.testing.assert_array_equal(radii, [2.0, 3.0])
+    centers32, radii32 = gershgorin_discs(np.array([[1, -2], [3, 4]], dtype=np.float32))
+    assert radii32.dtype == np.float32

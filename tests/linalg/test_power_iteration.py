@@ -248,3 +248,30 @@ def test_inverse_iteration_rejects_bad_shift():
         inverse_iteration(np.eye(3), 1j, np.ones(3))
     with pytest.raises(ValueError, match="maxiter must be"):
         inverse_iteration(np.eye(3), 0.5, np.ones(3), maxiter=-1)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"tol": 0.0}, ValueError, "tol must be positive"),
+        ({"tol": "small"}, TypeError, "tol must be a real number"),
+        ({"maxiter": -1}, ValueError, "maxiter must be"),
+        ({"maxiter": 2.0}, TypeError, "maxiter must be an integer"),
+    ],
+)
+@pytest.mark.parametrize("function", [power_iteration, rayleigh_quotient_iteration])
+def test_eigenpair_routines_reject_bad_options(function, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        function(np.eye(3), np.ones(3), **kwargs)
+
+
+def test_subspace_iteration_and_pagerank_reject_bad_shapes():
+    with pytest.raises(ValueError, match="tol must be positive"):
+        subspace_iteration(np.eye(3), np.eye(3)[:, :2], tol=-1.0)
+    with pytest.raises(ValueError, match="adjacency must be a square"):
+        pagerank(np.ones((2, 3)))
+
+
+def test_power_iteration_zero_matrix_is_an_exact_eigenpair():
+    res = power_iteration(np.zeros((3, 3)), np.ones(3))
+    assert res.converged and res.eigenvalue == 0.0 and res.iterations == 0
