@@ -348,10 +348,13 @@ def qr_algorithm(
         ``"francis"`` (default): implicit double shift by the eigenvalues of the trailing
         :math:`2\times 2` block, quadratically convergent for real and complex eigenvalues alike.
         ``"wilkinson"``: implicit single real shift, the eigenvalue of the trailing :math:`2\times 2`
-        block closer to :math:`h_{nn}` (its real part when the pair is complex, so complex pairs
-        converge only linearly). ``None``: unshifted QR (simultaneous iteration), linear
-        convergence at rates :math:`|\lambda_{k+1}/\lambda_k|`; it fails when two eigenvalues of
-        equal modulus are not a conjugate pair.
+        block closer to :math:`h_{nn}` (its real part when the pair is complex). Quadratic on
+        real eigenvalues, but a real shift cannot approach a complex pair: such pairs converge
+        at best linearly and often not within ``maxiter`` (use ``"francis"`` for them).
+        ``None``: unshifted QR (simultaneous iteration), linear convergence at rates
+        :math:`|\lambda_{k+1}/\lambda_k|`; it stalls when three or more eigenvalues share a
+        modulus (two of equal modulus end up in a :math:`2\times 2` block, which is solved
+        directly).
     calc_q : bool, optional
         Also accumulate the orthogonal Schur vectors ``q`` (default False).
     tol : float, optional
