@@ -10,6 +10,9 @@ _MODULES = (
     "lu",  # lu.md
     "cholesky",  # cholesky.md
     "qr",  # qr.md (Householder reflectors and Givens rotations, also used by later chapters)
+    "eigen_basics",  # eigen-basics.md
+    "power_iteration",  # power-iteration.md
+    "qr_algorithm",  # qr-algorithm.md
     "pinv",  # pseudo-inverse.md
     "lowrank",  # pseudo-inverse.md
 )
