@@ -10,6 +10,9 @@ _MODULES = (
     "lu",  # lu.md
     "cholesky",  # cholesky.md
     "qr",  # qr.md (Householder reflectors and Givens rotations, also used by later chapters)
+    "symmetric_eigen",  # symmetric-eigen.md
+    "jacobi_eigen",  # jacobi.md
+    "svd",  # svd.md
     "pinv",  # pseudo-inverse.md
     "lowrank",  # pseudo-inverse.md
 )
