@@ -136,10 +136,10 @@ def svd_jacobi(a, *, tol: float | None = None, maxsweeps: int = 30) -> JacobiSVD
 
     Right-multiplies :math:`\mathbf{A}` by plane rotations until its columns are mutually orthogonal
     to working precision: :math:`\mathbf{A}\mathbf{V} = \mathbf{U}\mathbf{\Sigma}`. The rotation of a
-    pair of columns :math:`(\mathbf{a}_i, \mathbf{a}_j)` is the Jacobi rotation that diagonalizes the
-    :math:`2\times 2` Gram matrix
-    :math:`\begin{bmatrix}\|\mathbf{a}_i\|^2 & \mathbf{a}_i^\top\mathbf{a}_j\\ \mathbf{a}_i^\top\mathbf{a}_j & \|\mathbf{a}_j\|^2\end{bmatrix}`
-    (two-sided Jacobi on :math:`\mathbf{A}^\top\mathbf{A}`, never forming it). A pair is rotated
+    pair of columns :math:`(\mathbf{a}_i, \mathbf{a}_j)` is the Jacobi rotation that diagonalizes
+    their :math:`2\times 2` Gram matrix, with entries :math:`\|\mathbf{a}_i\|^2`,
+    :math:`\mathbf{a}_i^\top\mathbf{a}_j` and :math:`\|\mathbf{a}_j\|^2` (two-sided Jacobi on
+    :math:`\mathbf{A}^\top\mathbf{A}`, never forming it). A pair is rotated
     while :math:`|\mathbf{a}_i^\top\mathbf{a}_j| > \mathrm{tol}\,\|\mathbf{a}_i\|\|\mathbf{a}_j\|`.
     Pairs are visited in round-robin order (:func:`round_robin_pairs`), each round vectorised.
 

@@ -72,7 +72,7 @@ def _symmetric_matrix(a, name: str = "a") -> np.ndarray:
 
 
 def tridiagonalize(a, *, compute_q: bool = True) -> Tridiagonal:
-    r"""Householder reduction of a symmetric matrix to tridiagonal form, :math:`\mathbf{A} = \mathbf{Q}\mathbf{T}\mathbf{Q}^\top`.
+    r"""Householder tridiagonalization :math:`\mathbf{A} = \mathbf{Q}\mathbf{T}\mathbf{Q}^\top` of a symmetric matrix.
 
     Step :math:`k` applies the reflector :math:`\mathbf{H}_k` that zeroes
     :math:`a_{k+2:n,k}` from both sides; by symmetry the two-sided update is the rank-two update
