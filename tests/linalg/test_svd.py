@@ -81,11 +81,13 @@ def test_svd_jacobi_rank_deficient(rng):
     np.testing.assert_allclose(zero.u.T @ zero.u, np.eye(3), rtol=0, atol=10 * EPS)
 
 
-def test_svd_jacobi_relative_accuracy_on_graded_matrix(rng):
-    # A = B D with well-conditioned B and columns scaled over 17 orders of magnitude, in random order
+@pytest.mark.parametrize("order", ["random", "increasing"])
+def test_svd_jacobi_relative_accuracy_on_graded_matrix(rng, order):
+    # A = B D with well-conditioned B and columns scaled over 17 orders of magnitude
     n = 8
     b = rng.standard_normal((10, n))
-    a = b * 10.0 ** (-2.5 * rng.permutation(n))
+    exponents = rng.permutation(n) if order == "random" else np.arange(n)[::-1]
+    a = b * 10.0 ** (-2.5 * exponents)
     exact = mp_singular_values(a)
     jacobi = svd_jacobi(a).s
     # Demmel-Veselic: relative error O(eps kappa(B_c)); kappa of the unit-column B is modest here
