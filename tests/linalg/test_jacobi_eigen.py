@@ -34,7 +34,9 @@ def mp_eigenvalues(h, dps=80):
         return np.sort([float(x) for x in values])
 
 
-@pytest.mark.parametrize(("app", "apq", "aqq"), [(1.0, 2.0, 3.0), (3.0, -1e-3, -2.0), (1.0, 1.0, 1.0), (0.0, 1e-200, 1e200)])
+@pytest.mark.parametrize(
+    ("app", "apq", "aqq"), [(1.0, 2.0, 3.0), (3.0, -1e-3, -2.0), (1.0, 1.0, 1.0), (0.0, 1e-200, 1e200)]
+)
 def test_rotation_diagonalizes_two_by_two(app, apq, aqq):
     c, s, t = jacobi_rotation(app, apq, aqq)
     j = np.array([[c, s], [-s, c]])

@@ -9,6 +9,7 @@ import pytest
 import scipy.linalg
 
 from mathguide.linalg import random_matrix
+from mathguide.linalg.qr import givens_rotation
 from mathguide.linalg.symmetric_eigen import (
     _givens,
     bisection_eigenvalues,
@@ -17,7 +18,6 @@ from mathguide.linalg.symmetric_eigen import (
     symmetric_qr_eigen,
     tridiagonalize,
 )
-from mathguide.linalg.qr import givens_rotation
 
 EPS = np.finfo(np.float64).eps
 

@@ -145,8 +145,9 @@ def jacobi_eigh(
 
     Notes
     -----
-    A sweep costs about :math:`6n^3` flops (classical: plus an :math:`O(n^2)` search per rotation),
-    several times a tridiagonal QR, and usually 5 to 10 sweeps are needed. Convergence is
+    A sweep is :math:`n(n-1)/2` rotations of :math:`12n` flops each on the matrix (rows and columns,
+    symmetry not exploited) and :math:`6n` on the eigenvectors: about :math:`9n^3` flops (classical:
+    plus an :math:`O(n^2)` search per rotation). 5 to 10 sweeps are typical. Convergence is
     quadratic once the eigenvalues are separated (Schönhage; Wilkinson). Rotations are applied with
     Python loops over pairs, so this is meant for matrices up to a few hundred rows. See
     :ref:`chap-jacobi`; Golub and Van Loan 8.5; Demmel and Veselić (1992).
