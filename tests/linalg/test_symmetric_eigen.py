@@ -7,6 +7,9 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import scipy.linalg
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from mathguide.linalg import random_matrix
 from mathguide.linalg.qr import givens_rotation
@@ -218,3 +221,28 @@ def test_secular_roots_errors():
         secular_equation_roots([1.0, 2.0], [1.0, 1.0], 0.0)
     with pytest.raises(ValueError, match="z must have the shape of d"):
         secular_equation_roots([1.0, 2.0], [1.0], 1.0)
+
+
+def test_symmetric_qr_eigenvectors_match_scipy_eigh(rng):
+    # well-separated eigenvalues: each eigenvector is determined up to sign, to about eps ||A|| / gap
+    n = 40
+    values = np.arange(n, dtype=float)  # gap 1
+    q = random_matrix(n, singular_values=np.ones(n), rng=rng)
+    a = (q * values) @ q.T
+    a = (a + a.T) / 2
+    ours = symmetric_qr_eigen(a).eigenvectors
+    _, theirs = scipy.linalg.eigh(a)
+    signs = np.sign(np.sum(ours * theirs, axis=0))
+    norm, gap = n - 1.0, 1.0  # backward errors O(n eps ||A||) on both sides, divided by the gap
+    np.testing.assert_allclose(ours * signs, theirs, rtol=0, atol=10 * n * EPS * norm / gap)
+
+
+@given(
+    d=arrays(np.float64, 6, elements=st.floats(-10, 10)),
+    e=arrays(np.float64, 5, elements=st.floats(-10, 10)),
+    x=st.floats(-40, 40),
+)
+def test_sturm_count_property(d, e, x):
+    eigenvalues = scipy.linalg.eigvalsh_tridiagonal(d, e)
+    assume(np.min(np.abs(eigenvalues - x)) > 1e-8 * (1 + np.abs(eigenvalues).max()))
+    assert sturm_count(d, e, x) == int(np.sum(eigenvalues < x))
