@@ -354,8 +354,8 @@ def svd_golub_kahan(a, *, tol: float | None = None, maxiter: int | None = None) 
     Notes
     -----
     Works in float64 (float32 input gives float32 output). Each QR step costs :math:`O(k)` flops on
-    ``B`` plus :math:`O(mk)` for the singular vectors; about two steps per singular value are
-    typical. Backward stable: each singular value is found to within :math:`O(\epsilon)\sigma_1`
+    ``B`` plus :math:`O(mk)` for the singular vectors; one to two steps per singular value are
+    typical on random matrices. Backward stable: each singular value is found to within :math:`O(\epsilon)\sigma_1`
     absolutely, not relatively (compare :func:`svd_jacobi`). Golub and Kahan (1965); Golub and Van
     Loan, 8.6. See :ref:`chap-svd`.
     """
