@@ -68,8 +68,9 @@ def test_off_norm_decreases_and_converges_quadratically(rng):
     result = jacobi_eigh(a)
     off = result.off_norms
     assert np.all(np.diff(off) <= 0)  # each rotation removes 2 a_pq^2 from off(A)^2
-    # quadratic convergence at the end: off_{k+1} <= off_k^2 / (sqrt(2) gap) (Wilkinson 1962), for
-    # off_{k+1} above the rounding floor and off_k below half the smallest eigenvalue gap
+    # quadratic convergence at the end (Schonhage; van Kempen): off_{k+1} <= c off_k^2 / gap once
+    # off_k is below half the smallest eigenvalue gap, with a modest constant c; we require
+    # c <= 1/sqrt(2), considering only off_{k+1} above the rounding floor
     gap = np.min(np.diff(scipy.linalg.eigvalsh(a)))
     floor = 100 * EPS * np.linalg.norm(a)
     ratios = [off[k + 1] / off[k] ** 2 for k in range(len(off) - 1) if off[k] < gap / 2 and off[k + 1] > floor]
