@@ -13,6 +13,9 @@ _MODULES = (
     "eigen_basics",  # eigen-basics.md
     "power_iteration",  # power-iteration.md
     "qr_algorithm",  # qr-algorithm.md
+    "symmetric_eigen",  # symmetric-eigen.md
+    "jacobi_eigen",  # jacobi.md
+    "svd",  # svd.md
     "pinv",  # pseudo-inverse.md
     "lowrank",  # pseudo-inverse.md
 )

@@ -1,0 +1,110 @@
+"""Tests for mathguide.linalg.jacobi_eigen: classical and cyclic Jacobi, relative accuracy."""
+
+from __future__ import annotations
+
+import mpmath
+import numpy as np
+import pytest
+import scipy.linalg
+
+from mathguide.linalg import random_matrix, symmetric_qr_eigen
+from mathguide.linalg.jacobi_eigen import jacobi_eigh, jacobi_rotation
+
+EPS = np.finfo(np.float64).eps
+
+
+def random_symmetric(rng, n, dtype=np.float64):
+    b = rng.standard_normal((n, n))
+    return ((b + b.T) / 2).astype(dtype)
+
+
+def graded_spd(rng, n, grading):
+    """D A D with A SPD, unit diagonal, eigenvalues of A in [0.5, 2] before scaling; D = grading."""
+    q = random_matrix(n, singular_values=np.ones(n), rng=rng)
+    a = q @ np.diag(np.linspace(0.5, 2.0, n)) @ q.T
+    scale = np.sqrt(np.diagonal(a))
+    a = a / np.outer(scale, scale)
+    h = a * np.outer(grading, grading)
+    return (h + h.T) / 2
+
+
+def mp_eigenvalues(h, dps=80):
+    with mpmath.workdps(dps):
+        values = mpmath.eigsy(mpmath.matrix(h.tolist()), eigvals_only=True)
+        return np.sort([float(x) for x in values])
+
+
+@pytest.mark.parametrize(
+    ("app", "apq", "aqq"), [(1.0, 2.0, 3.0), (3.0, -1e-3, -2.0), (1.0, 1.0, 1.0), (0.0, 1e-200, 1e200)]
+)
+def test_rotation_diagonalizes_two_by_two(app, apq, aqq):
+    c, s, t = jacobi_rotation(app, apq, aqq)
+    j = np.array([[c, s], [-s, c]])
+    b = j.T @ np.array([[app, apq], [apq, aqq]]) @ j
+    scale = max(abs(app), abs(apq), abs(aqq))
+    assert abs(b[0, 1]) <= 4 * EPS * scale
+    np.testing.assert_allclose(np.diagonal(b), [app - t * apq, aqq + t * apq], rtol=4 * EPS, atol=4 * EPS * scale)
+    assert abs(t) <= 1  # the inner rotation, |theta| <= pi/4
+    assert jacobi_rotation(1.0, 0.0, 2.0) == (1.0, 0.0, 0.0)
+
+
+@pytest.mark.parametrize("cyclic", [True, False])
+@pytest.mark.parametrize("n", [1, 2, 7, 40])
+def test_jacobi_matches_scipy(rng, n, cyclic):
+    a = random_symmetric(rng, n)
+    before = a.copy()
+    result = jacobi_eigh(a, cyclic=cyclic)
+    np.testing.assert_array_equal(a, before)
+    assert result.converged and len(result.off_norms) == result.iterations + 1
+    norm = max(np.linalg.norm(a, 2), 1.0)
+    np.testing.assert_allclose(result.eigenvalues, scipy.linalg.eigvalsh(a), rtol=0, atol=10 * n * EPS * norm)
+    v = result.eigenvectors
+    np.testing.assert_allclose(v.T @ v, np.eye(n), rtol=0, atol=10 * n * EPS)
+    np.testing.assert_allclose(a @ v, v * result.eigenvalues, rtol=0, atol=10 * n * EPS * norm)
+
+
+def test_off_norm_decreases_and_converges_quadratically(rng):
+    a = random_symmetric(rng, 30)
+    result = jacobi_eigh(a)
+    off = result.off_norms
+    assert np.all(np.diff(off) <= 0)  # each rotation removes 2 a_pq^2 from off(A)^2
+    # quadratic convergence at the end (Schonhage; van Kempen): off_{k+1} <= c off_k^2 / gap once
+    # off_k is below half the smallest eigenvalue gap, with a modest constant c; we require
+    # c <= 1/sqrt(2), considering only off_{k+1} above the rounding floor
+    gap = np.min(np.diff(scipy.linalg.eigvalsh(a)))
+    floor = 100 * EPS * np.linalg.norm(a)
+    ratios = [off[k + 1] / off[k] ** 2 for k in range(len(off) - 1) if off[k] < gap / 2 and off[k + 1] > floor]
+    assert ratios and max(ratios) <= 1 / (np.sqrt(2) * gap)
+
+
+def test_classical_sweep_count_and_rotations(rng):
+    result = jacobi_eigh(random_symmetric(rng, 20), cyclic=False)
+    assert result.converged and result.rotations >= 20 * 19 // 2
+    assert result.iterations <= 10
+
+
+def test_graded_matrix_relative_accuracy_against_mpmath(rng):
+    n = 8
+    grading = 10.0 ** (-2.5 * np.arange(n))[::-1]  # increasing: the order that defeats tridiagonal QR
+    h = graded_spd(rng, n, grading)
+    exact = mp_eigenvalues(h)
+    jacobi = jacobi_eigh(h).eigenvalues
+    assert np.max(np.abs(jacobi - exact) / exact) < 1e-13  # Demmel-Veselic: eps * kappa(A), kappa(A) <= 4
+    qr = symmetric_qr_eigen(h, compute_vectors=False).eigenvalues
+    assert np.max(np.abs(qr - exact) / np.abs(exact)) > 1e-3  # only absolute accuracy eps * ||H||
+
+
+def test_float32_and_errors(rng):
+    a = random_symmetric(rng, 10, np.float32)
+    result = jacobi_eigh(a)
+    assert result.eigenvalues.dtype == np.float32 and result.eigenvectors.dtype == np.float32
+    ref = scipy.linalg.eigvalsh(a.astype(np.float64))
+    np.testing.assert_allclose(result.eigenvalues, ref, rtol=0, atol=100 * np.finfo(np.float32).eps * np.abs(ref).max())
+    with pytest.raises(ValueError, match="a must be symmetric"):
+        jacobi_eigh(rng.standard_normal((3, 3)))
+    with pytest.raises(ValueError, match="tol must be positive"):
+        jacobi_eigh(np.eye(2), tol=0)
+    with pytest.raises(ValueError, match="maxsweeps must be an integer"):
+        jacobi_eigh(np.eye(2), maxsweeps=-1)
+    stopped = jacobi_eigh(random_symmetric(rng, 10), maxsweeps=1)
+    assert not stopped.converged and stopped.iterations == 1

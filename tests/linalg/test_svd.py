@@ -1,0 +1,182 @@
+"""Tests for mathguide.linalg.svd: Golub-Kahan bidiagonalization and the one-sided Jacobi SVD."""
+
+from __future__ import annotations
+
+import itertools
+
+import mpmath
+import numpy as np
+import pytest
+import scipy.linalg
+
+from mathguide.linalg import random_matrix
+from mathguide.linalg.svd import bidiagonalize, round_robin_pairs, svd_golub_kahan, svd_jacobi
+
+EPS = np.finfo(np.float64).eps
+
+
+def mp_singular_values(a, dps=80):
+    with mpmath.workdps(dps):
+        values = mpmath.svd_r(mpmath.matrix(a.tolist()), compute_uv=False)
+        return np.sort([float(x) for x in values])[::-1]
+
+
+@pytest.mark.parametrize(("m", "n"), [(1, 1), (5, 1), (5, 2), (6, 6), (30, 12), (200, 100)])
+def test_bidiagonalize(rng, m, n):
+    a = rng.standard_normal((m, n))
+    before = a.copy()
+    result = bidiagonalize(a)
+    np.testing.assert_array_equal(a, before)
+    b = np.diag(result.d) + np.diag(result.e, 1)
+    scale = np.linalg.norm(a, 2)
+    np.testing.assert_allclose(result.u @ b @ result.v.T, a, rtol=0, atol=10 * m * EPS * scale)
+    np.testing.assert_allclose(result.u.T @ result.u, np.eye(n), rtol=0, atol=10 * m * EPS)
+    np.testing.assert_allclose(result.v.T @ result.v, np.eye(n), rtol=0, atol=10 * m * EPS)
+    np.testing.assert_allclose(
+        scipy.linalg.svd(b, compute_uv=False), scipy.linalg.svd(a, compute_uv=False), rtol=0, atol=10 * m * EPS * scale
+    )
+
+
+def test_bidiagonalize_rejects_wide_and_bad_input():
+    with pytest.raises(ValueError, match="at least as many rows as columns"):
+        bidiagonalize(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="a must be a 2-D array"):
+        bidiagonalize(np.zeros(3))
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 5, 8, 11])
+def test_round_robin_covers_every_pair_once(n):
+    rounds = round_robin_pairs(n)
+    pairs = [(int(p), int(q)) for ps, qs in rounds for p, q in zip(ps, qs, strict=True)]
+    assert sorted(pairs) == list(itertools.combinations(range(n), 2))
+    for ps, qs in rounds:  # pairs in one round are disjoint
+        touched = np.r_[ps, qs]
+        assert len(set(touched.tolist())) == touched.size
+
+
+@pytest.mark.parametrize(("m", "n"), [(1, 1), (4, 1), (1, 4), (7, 7), (30, 12), (12, 30), (200, 100)])
+def test_svd_jacobi_matches_scipy(rng, m, n):
+    a = random_matrix(m, n, condition=1e6, rng=rng)
+    before = a.copy()
+    result = svd_jacobi(a)
+    np.testing.assert_array_equal(a, before)
+    assert result.converged
+    k = min(m, n)
+    assert result.u.shape == (m, k) and result.s.shape == (k,) and result.vt.shape == (k, n)
+    ref = scipy.linalg.svd(a, compute_uv=False)
+    np.testing.assert_allclose(result.s, ref, rtol=0, atol=1e-12 * ref[0])
+    np.testing.assert_allclose(result.u.T @ result.u, np.eye(k), rtol=0, atol=10 * max(m, n) * EPS)
+    np.testing.assert_allclose(result.vt @ result.vt.T, np.eye(k), rtol=0, atol=10 * max(m, n) * EPS)
+    np.testing.assert_allclose((result.u * result.s) @ result.vt, a, rtol=0, atol=10 * max(m, n) * EPS * ref[0])
+
+
+def test_svd_jacobi_rank_deficient(rng):
+    a = random_matrix(9, 5, singular_values=[3.0, 2.0, 1.0, 0.0, 0.0], rng=rng)
+    result = svd_jacobi(a)
+    np.testing.assert_allclose(result.s[:3], [3.0, 2.0, 1.0], rtol=0, atol=100 * EPS)
+    assert np.all(result.s[3:] < 100 * EPS)
+    np.testing.assert_allclose(result.u.T @ result.u, np.eye(5), rtol=0, atol=100 * EPS)
+    zero = svd_jacobi(np.zeros((4, 3)))
+    np.testing.assert_array_equal(zero.s, 0)
+    np.testing.assert_allclose(zero.u.T @ zero.u, np.eye(3), rtol=0, atol=10 * EPS)
+
+
+@pytest.mark.parametrize("order", ["random", "increasing"])
+def test_svd_jacobi_relative_accuracy_on_graded_matrix(rng, order):
+    # A = B D with well-conditioned B and columns scaled over 17 orders of magnitude
+    n = 8
+    b = rng.standard_normal((10, n))
+    exponents = rng.permutation(n) if order == "random" else np.arange(n)[::-1]
+    a = b * 10.0 ** (-2.5 * exponents)
+    exact = mp_singular_values(a)
+    jacobi = svd_jacobi(a).s
+    # Demmel-Veselic: relative error O(eps kappa(B_c)); kappa of the unit-column B is modest here
+    kappa_b = np.linalg.cond(b / np.linalg.norm(b, axis=0))
+    assert np.max(np.abs(jacobi - exact) / exact) <= 10 * EPS * kappa_b
+    assert np.max(np.abs(jacobi - exact) / exact) <= 1e-12
+    gesvd = scipy.linalg.svd(a, compute_uv=False, lapack_driver="gesvd")
+    assert np.max(np.abs(gesvd - exact) / exact) > 1e-8  # bidiagonal route: absolute accuracy only
+    normal = np.sqrt(np.abs(np.linalg.eigvalsh(a.T @ a)))[::-1]
+    assert np.max(np.abs(normal - exact) / exact) > 1.0
+
+
+def test_svd_jacobi_float32_and_errors(rng):
+    a = random_matrix(20, 8, condition=10.0, dtype=np.float32, rng=rng)
+    result = svd_jacobi(a)
+    assert result.s.dtype == np.float32 and result.u.dtype == np.float32
+    ref = scipy.linalg.svd(a.astype(np.float64), compute_uv=False)
+    np.testing.assert_allclose(result.s, ref, rtol=0, atol=50 * np.finfo(np.float32).eps * ref[0])
+    with pytest.raises(ValueError, match="tol must be positive"):
+        svd_jacobi(a, tol=0.0)
+    with pytest.raises(ValueError, match="maxsweeps must be an integer"):
+        svd_jacobi(a, maxsweeps=-2)
+    with pytest.raises(ValueError, match="a must be a 2-D array"):
+        svd_jacobi(np.ones((2, 2, 2)))
+    stopped = svd_jacobi(random_matrix(30, 20, condition=1e3, rng=rng), maxsweeps=1)
+    assert not stopped.converged and stopped.iterations == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Golub-Kahan SVD
+
+
+@pytest.mark.parametrize(("m", "n"), [(1, 1), (4, 1), (1, 4), (2, 2), (7, 7), (30, 12), (12, 30), (200, 100)])
+def test_svd_golub_kahan_matches_scipy(rng, m, n):
+    a = random_matrix(m, n, condition=1e8, rng=rng)
+    before = a.copy()
+    result = svd_golub_kahan(a)
+    np.testing.assert_array_equal(a, before)
+    assert result.converged and result.iterations <= 3 * min(m, n)
+    k = min(m, n)
+    assert result.u.shape == (m, k) and result.s.shape == (k,) and result.vt.shape == (k, n)
+    ref = scipy.linalg.svd(a, compute_uv=False)
+    np.testing.assert_allclose(result.s, ref, rtol=0, atol=1e-12 * ref[0])
+    np.testing.assert_allclose(result.u.T @ result.u, np.eye(k), rtol=0, atol=10 * max(m, n) * EPS)
+    np.testing.assert_allclose(result.vt @ result.vt.T, np.eye(k), rtol=0, atol=10 * max(m, n) * EPS)
+    np.testing.assert_allclose((result.u * result.s) @ result.vt, a, rtol=0, atol=10 * max(m, n) * EPS * ref[0])
+
+
+@pytest.mark.parametrize(
+    "b",
+    [
+        np.diag([1.0, 0.0, 2.0, 3.0]) + np.diag([1.0, 1.0, 1.0], 1),  # zero in the middle
+        np.diag([1.0, 2.0, 3.0, 0.0]) + np.diag([1.0, 1.0, 1.0], 1),  # zero at the bottom
+        np.diag([0.0, 2.0, 3.0, 4.0]) + np.diag([1.0, 1.0, 1.0], 1),  # zero at the top
+        np.zeros((4, 3)),
+    ],
+)
+def test_svd_golub_kahan_zero_diagonal_entries(b):
+    result = svd_golub_kahan(b)
+    assert result.converged
+    ref = scipy.linalg.svd(b, compute_uv=False)
+    np.testing.assert_allclose(result.s, ref, rtol=0, atol=10 * EPS * max(ref[0], 1))
+    np.testing.assert_allclose((result.u * result.s) @ result.vt, b, rtol=0, atol=10 * EPS * max(ref[0], 1))
+    assert np.all(result.s >= 0) and not np.any(np.signbit(result.s))
+
+
+def test_svd_golub_kahan_rank_deficient_float32_and_errors(rng):
+    a = random_matrix(9, 5, singular_values=[3.0, 2.0, 1.0, 0.0, 0.0], rng=rng)
+    result = svd_golub_kahan(a)
+    np.testing.assert_allclose(result.s, [3.0, 2.0, 1.0, 0.0, 0.0], rtol=0, atol=100 * EPS)
+    np.testing.assert_allclose(result.u.T @ result.u, np.eye(5), rtol=0, atol=100 * EPS)
+    a32 = random_matrix(20, 8, condition=10.0, dtype=np.float32, rng=rng)
+    r32 = svd_golub_kahan(a32)
+    assert r32.s.dtype == np.float32 and r32.u.dtype == np.float32
+    np.testing.assert_allclose(r32.s, scipy.linalg.svd(a32.astype(np.float64), compute_uv=False), rtol=0, atol=1e-5)
+    with pytest.raises(ValueError, match="tol must be positive"):
+        svd_golub_kahan(a, tol=0.0)
+    with pytest.raises(ValueError, match="maxiter must be an integer"):
+        svd_golub_kahan(a, maxiter=-1)
+    stopped = svd_golub_kahan(random_matrix(30, 20, condition=1e3, rng=rng), maxiter=2)
+    assert not stopped.converged and stopped.iterations == 2
+
+
+def test_golub_kahan_and_jacobi_agree_and_differ_on_graded(rng):
+    # on a column-graded matrix the bidiagonal route has only absolute accuracy, like LAPACK gesvd
+    n = 8
+    a = rng.standard_normal((10, n)) * 10.0 ** (-2.5 * np.arange(n)[::-1])
+    exact = mp_singular_values(a)
+    gk = svd_golub_kahan(a).s
+    np.testing.assert_allclose(gk, exact, rtol=0, atol=100 * EPS * exact[0])  # normwise accurate
+    assert np.max(np.abs(gk - exact) / exact) > 1e-8
+    assert np.max(np.abs(svd_jacobi(a).s - exact) / exact) < 1e-12
