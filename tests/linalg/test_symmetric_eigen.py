@@ -207,8 +207,12 @@ def test_secular_roots_are_eigenvalues_of_rank_one_update(rng):
     z = rng.standard_normal(40)
     rho = 0.7
     ref = scipy.linalg.eigvalsh(np.diag(d) + rho * np.outer(z, z))
-    roots = secular_equation_roots(d, z, rho)
+    result = secular_equation_roots(d, z, rho)
+    assert result.converged and 0 < result.iterations < 200
+    roots = result.roots
     np.testing.assert_allclose(roots, ref, rtol=0, atol=100 * EPS * np.abs(ref).max())
+    # Too few halvings: the flag says so.
+    assert not secular_equation_roots(d, z, rho, maxiter=5).converged
     assert np.all((roots[:-1] > d[:-1]) & (roots[:-1] < d[1:]))  # interlacing
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "SymmetricEigen",
     "Tridiagonal",
     "bisection_eigenvalues",
+    "SecularRoots",
     "secular_equation_roots",
     "sturm_count",
     "symmetric_qr_eigen",
@@ -402,7 +403,15 @@ def bisection_eigenvalues(
     return BisectionResult(lo + widths / 2, bool(np.all(widths <= tol)), iterations, widths)
 
 
-def secular_equation_roots(d, z, rho: float, *, maxiter: int = 200) -> np.ndarray:
+class SecularRoots(NamedTuple):
+    """Roots of the secular equation, ascending, and whether bisection resolved every bracket."""
+
+    roots: np.ndarray
+    converged: bool
+    iterations: int
+
+
+def secular_equation_roots(d, z, rho: float, *, maxiter: int = 200) -> SecularRoots:
     r"""The eigenvalues of :math:`\mathbf{D} + \rho\mathbf{z}\mathbf{z}^\top` from the secular equation.
 
     With distinct sorted :math:`d_1 < \dots < d_n`, all :math:`z_i \ne 0` and :math:`\rho > 0`, the
@@ -421,12 +430,14 @@ def secular_equation_roots(d, z, rho: float, *, maxiter: int = 200) -> np.ndarra
     rho : float
         Positive weight.
     maxiter : int, optional
-        Number of halvings (default 200; bisection stops earlier when the brackets stop shrinking).
+        Largest number of halvings (default 200).
 
     Returns
     -------
-    ndarray of shape (n,)
-        The eigenvalues, ascending.
+    SecularRoots
+        ``roots`` of shape (n,), ascending; ``converged`` is true when every bracket is down to a
+        relative width of about the unit roundoff of its root (``2 eps |root|``) or to adjacent
+        floating-point numbers; ``iterations`` is the number of halvings done.
 
     Raises
     ------
@@ -458,11 +469,18 @@ def secular_equation_roots(d, z, rho: float, *, maxiter: int = 200) -> np.ndarra
     lo, hi = np.zeros(n), width.copy()
     # delta[i, j] = d_j - d_i: the poles seen from the left end of bracket i, computed once
     delta = d[None, :] - d[:, None]
-    for _ in range(maxiter):
+    eps = np.finfo(np.float64).eps
+
+    def resolved(lo, hi):
+        # adjacent floats, or a bracket narrower than the rounding error of the root d_i + lo
         mid = lo + (hi - lo) / 2
-        if np.all((mid == lo) | (mid == hi)):
-            break  # every bracket is down to adjacent floating-point numbers
+        return (mid == lo) | (mid == hi) | (hi - lo <= 2 * eps * np.abs(d + mid))
+
+    iterations = 0
+    while iterations < maxiter and not np.all(resolved(lo, hi)):
+        mid = lo + (hi - lo) / 2
         f = 1 + rho * np.sum(z2 / (delta - mid[:, None]), axis=1)
         # f increases from -inf to +inf on each bracket: a positive value means the root is left
         hi, lo = np.where(f > 0, mid, hi), np.where(f > 0, lo, mid)
-    return d + (lo + (hi - lo) / 2)
+        iterations += 1
+    return SecularRoots(d + (lo + (hi - lo) / 2), bool(np.all(resolved(lo, hi))), iterations)
