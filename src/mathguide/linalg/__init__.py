@@ -9,6 +9,9 @@ _MODULES = (
     "matrices",  # test matrices (floating-point.md and later chapters)
     "lu",  # lu.md
     "cholesky",  # cholesky.md
+    "stationary",  # stationary-iterations.md
+    "conjugate_gradient",  # conjugate-gradient.md
+    "krylov",  # krylov.md
     "pinv",  # pseudo-inverse.md
     "lowrank",  # pseudo-inverse.md
 )
