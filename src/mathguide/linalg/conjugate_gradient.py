@@ -192,7 +192,7 @@ def conjugate_gradient(
 def steepest_descent(
     a, b, *, x0=None, rtol: float = 1e-8, atol: float = 0.0, maxiter: int | None = None
 ) -> IterativeSolution:
-    r"""Steepest descent with exact line searches on :math:`\tfrac12\mathbf{x}^\top\mathbf{A}\mathbf{x} - \mathbf{b}^\top\mathbf{x}`.
+    r"""Steepest descent with exact line searches on the quadratic of an SPD system.
 
     ``x_{k+1} = x_k + (r_k^T r_k / r_k^T A r_k) r_k``; the A-norm of the error shrinks at least by
     :math:`(\kappa - 1)/(\kappa + 1)` per step. Parameters, return value and errors as for
