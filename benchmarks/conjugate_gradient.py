@@ -72,9 +72,9 @@ def main() -> None:
     iteration_ratio = ours.iterations / iterations_scipy
     time_ratio = best["mathguide"] / best["scipy"]
     cpu_ratio = cpu["mathguide"] / cpu["scipy"]
-    print(f"{'':10s} {'iterations':>10s} {'converged':>9s} {'true rel. residual':>18s} {'best time (s)':>13s} {'cpu (s)':>8s}")
-    print(f"{'mathguide':10s} {ours.iterations:10d} {ours.converged!s:>9s} {true_ours:18.3e} {best['mathguide']:13.2f} {cpu['mathguide']:8.2f}")
-    print(f"{'scipy cg':10s} {iterations_scipy:10d} {info == 0!s:>9s} {true_scipy:18.3e} {best['scipy']:13.2f} {cpu['scipy']:8.2f}")
+    print(f"{'':10s}{'iterations':>10s} {'converged':>9s} {'true rel. res.':>14s} {'wall (s)':>8s} {'cpu (s)':>8s}")
+    print(f"{'mathguide':10s}{ours.iterations:10d} {ours.converged!s:>9} {true_ours:14.3e} {best['mathguide']:8.2f} {cpu['mathguide']:8.2f}")
+    print(f"{'scipy cg':10s}{iterations_scipy:10d} {info == 0!s:>9} {true_scipy:14.3e} {best['scipy']:8.2f} {cpu['scipy']:8.2f}")
     print(f"iteration ratio (ours / scipy) = {iteration_ratio:.4f}   target within 1 +- 0.02")
     print(f"wall-time ratio (ours / scipy) = {time_ratio:.3f}    target <= 1.5")
     print(f"cpu-time ratio (ours / scipy)  = {cpu_ratio:.3f}")
