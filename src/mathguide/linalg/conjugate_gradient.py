@@ -18,6 +18,7 @@ from mathguide.linalg.stationary import (
     _check_omega,
     _maxiter,
     _result_dtype,
+    _sparse_triangular_solver,
     _Splitting,
     _tolerances,
 )
@@ -328,11 +329,11 @@ def ichol0_preconditioner(a) -> scipy.sparse.linalg.LinearOperator:
     See ``chapters/linalg/conjugate-gradient.md``.
     """
     factor = ichol0(a)
-    factor_t = factor.T.tocsr()
+    solve_lower = _sparse_triangular_solver(factor)
+    solve_upper = _sparse_triangular_solver(factor.T)
     n = factor.shape[0]
 
     def apply(r: np.ndarray) -> np.ndarray:
-        y = scipy.sparse.linalg.spsolve_triangular(factor, np.ravel(r), lower=True)
-        return scipy.sparse.linalg.spsolve_triangular(factor_t, y, lower=False)
+        return solve_upper(solve_lower(np.ravel(r)))
 
     return scipy.sparse.linalg.LinearOperator((n, n), matvec=apply, dtype=np.float64)

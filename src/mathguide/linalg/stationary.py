@@ -111,6 +111,17 @@ def _check_omega(omega) -> float:
     return omega
 
 
+def _sparse_triangular_solver(triangle):
+    """A fast solver ``r -> T^{-1} r`` for a sparse triangular ``T`` with non-zero diagonal.
+
+    SuperLU with the natural column order and diagonal pivoting factors a triangular matrix without
+    fill-in or row exchanges (its factors are ``T`` itself and a diagonal), and its compiled solve is
+    tens of times faster than ``scipy.sparse.linalg.spsolve_triangular`` on the chapters' sizes.
+    """
+    factor = scipy.sparse.linalg.splu(triangle.tocsc(), permc_spec="NATURAL", diag_pivot_thresh=0.0)
+    return factor.solve
+
+
 class _Splitting:
     """The triangular parts of ``A = L + D + U`` in the representation of ``a`` (dense or CSR)."""
 
@@ -128,16 +139,21 @@ class _Splitting:
             d = scipy.sparse.diags(self.diagonal / omega, format="csr", dtype=a.dtype)
             self.lower = (scipy.sparse.tril(a, -1, format="csr") + d).tocsr()
             self.upper = (scipy.sparse.triu(a, 1, format="csr") + d).tocsr()
+        self._lower_solver = self._upper_solver = None
 
     def solve_lower(self, r: np.ndarray) -> np.ndarray:
         if self.kind == "dense":
             return scipy.linalg.solve_triangular(self.lower, r, lower=True, check_finite=False)
-        return scipy.sparse.linalg.spsolve_triangular(self.lower, r, lower=True)
+        if self._lower_solver is None:
+            self._lower_solver = _sparse_triangular_solver(self.lower)
+        return self._lower_solver(r)
 
     def solve_upper(self, r: np.ndarray) -> np.ndarray:
         if self.kind == "dense":
             return scipy.linalg.solve_triangular(self.upper, r, lower=False, check_finite=False)
-        return scipy.sparse.linalg.spsolve_triangular(self.upper, r, lower=False)
+        if self._upper_solver is None:
+            self._upper_solver = _sparse_triangular_solver(self.upper)
+        return self._upper_solver(r)
 
     def jacobi_step(self, r: np.ndarray) -> np.ndarray:
         return r / self.diagonal
