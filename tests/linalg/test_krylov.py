@@ -8,7 +8,7 @@ import scipy.linalg
 import scipy.sparse
 import scipy.sparse.linalg
 
-from mathguide.linalg import arnoldi, gmres, lanczos, poisson_matrix, random_matrix, random_orthogonal
+from mathguide.linalg import arnoldi, gmres, lanczos, random_matrix, random_orthogonal
 
 EPS64 = np.finfo(np.float64).eps
 
