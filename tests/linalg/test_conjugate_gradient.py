@@ -175,3 +175,15 @@ def test_indefinite_and_nonsymmetric_matrices_are_refused(rng) -> None:
 def test_bad_input(call, error, message) -> None:
     with pytest.raises(error, match=message):
         call()
+
+
+def test_a_tolerance_below_attainable_accuracy_is_not_reported_as_converged() -> None:
+    # The updated residual keeps shrinking below u ||A|| ||x||; the true residual cannot.
+    a = poisson_matrix(30, dim=2)
+    b = a @ np.linspace(0.0, 1.0, 900)
+    result = conjugate_gradient(a, b, rtol=1e-17, maxiter=400)
+    true_residual = np.linalg.norm(b - a @ result.x)
+    assert result.residual_norms[-1] == pytest.approx(true_residual, rel=1e-12)
+    assert not result.converged
+    # It stopped because the updated residual met the tolerance (not at maxiter); the true one did not.
+    assert result.iterations < 400 and true_residual > 1e-17 * np.linalg.norm(b)

@@ -102,7 +102,8 @@ def conjugate_gradient(
         See :func:`jacobi_preconditioner`, :func:`ssor_preconditioner`, :func:`ichol0_preconditioner`.
     rtol, atol : float, optional
         Stop when :math:`\|\mathbf{r}_k\|_2 \le \max(\mathrm{rtol}\,\|\mathbf{b}\|_2, \mathrm{atol})`
-        (the recursively updated residual, as in ``scipy.sparse.linalg.cg``).
+        for the recursively updated residual, as ``scipy.sparse.linalg.cg`` does (one extra product
+        with ``a`` at the end checks the true residual).
     maxiter : int, optional
         Maximum number of iterations (default ``10 n``).
     callback : callable, optional
@@ -111,9 +112,12 @@ def conjugate_gradient(
     Returns
     -------
     IterativeSolution
-        ``(x, converged, iterations, residual_norms)`` with the updated-residual norms
-        :math:`\|\mathbf{r}_k\|_2`. If the tolerance is not met after ``maxiter`` iterations,
-        ``converged`` is false and ``x`` is the last iterate.
+        ``(x, converged, iterations, residual_norms)``: the norms of the recursively updated residuals
+        :math:`\|\mathbf{r}_k\|_2` (which decide when to stop), except the last entry, which is the
+        recomputed true residual :math:`\|\mathbf{b} - \mathbf{A}\mathbf{x}\|_2`; ``converged`` is
+        decided on that true residual, so a tolerance below the attainable accuracy (about
+        :math:`u\|\mathbf{A}\|\|\mathbf{x}\|`) gives ``converged=False``. If the tolerance is not met
+        after ``maxiter`` iterations, ``converged`` is false and ``x`` is the last iterate.
 
     Raises
     ------
@@ -187,6 +191,10 @@ def conjugate_gradient(
         if not np.isfinite(norms[k]):
             break
     history = norms[: k + 1].copy()
+    if k > 0:
+        # The updated residual drifts from b - A x in floating point and can keep decreasing after the
+        # true one has stagnated near u ||A|| ||x||: judge convergence on the true residual.
+        history[-1] = np.linalg.norm(rhs - np.asarray(matvec(x)).ravel())
     return IterativeSolution(x, bool(history[-1] <= threshold), k, history)
 
 
