@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import scipy.linalg.blas
 import scipy.sparse
 import scipy.sparse.linalg
 
@@ -155,32 +156,34 @@ def conjugate_gradient(
     x = np.zeros(n, dtype=dtype) if x0 is None else _as_vector(x0, n, "x0").astype(dtype, copy=True)
     r = rhs.astype(dtype, copy=True)
     if x0 is not None and np.any(x):
-        r -= matvec(x)
+        r -= np.asarray(matvec(x), dtype=dtype).ravel()
     threshold = max(rtol * float(np.linalg.norm(rhs)), atol)
-    norms = np.empty(maxiter + 1)
-    z = r if apply_m is None else np.asarray(apply_m(r), dtype=dtype)
+    norms = [0.0]
+    # x += alpha p and r -= alpha q in one pass each, without temporaries (BLAS axpy, in place).
+    axpy = scipy.linalg.blas.get_blas_funcs("axpy", dtype=dtype)
+    z = r if apply_m is None else np.asarray(apply_m(r), dtype=dtype).ravel()
     rho = float(r @ z)  # r^T M^{-1} r
-    norms[0] = np.sqrt(rho) if apply_m is None else np.linalg.norm(r)
+    norms[0] = float(np.sqrt(rho)) if apply_m is None else float(np.linalg.norm(r))
     p = z.copy()
     k = 0
     while norms[k] > threshold and k < maxiter:
         if apply_m is not None and not rho > 0:
             raise ValueError(f"preconditioner is not positive definite: r^T M^-1 r = {rho:.3g} at iteration {k}")
-        q = matvec(p)
+        q = np.asarray(matvec(p), dtype=dtype).ravel()
         curvature = float(p @ q)
         if not curvature > 0:
             raise ValueError(f"a is not positive definite: p^T A p = {curvature:.3g} at iteration {k}")
         alpha = rho / curvature
-        x += alpha * p
-        r -= alpha * q
+        x = axpy(p, x, a=alpha)
+        r = axpy(q, r, a=-alpha)
         if apply_m is None:
             rho_next = float(r @ r)
-            norms[k + 1] = np.sqrt(rho_next)
+            norms.append(float(np.sqrt(rho_next)))
             z = r
         else:
-            z = np.asarray(apply_m(r), dtype=dtype)
+            z = np.asarray(apply_m(r), dtype=dtype).ravel()
             rho_next = float(r @ z)
-            norms[k + 1] = np.linalg.norm(r)
+            norms.append(float(np.linalg.norm(r)))
         beta = rho_next / rho
         p *= beta  # p_{k+1} = z_{k+1} + beta_k p_k, in place
         p += z
@@ -190,7 +193,7 @@ def conjugate_gradient(
             callback(x)
         if not np.isfinite(norms[k]):
             break
-    history = norms[: k + 1].copy()
+    history = np.asarray(norms)
     if k > 0:
         # The updated residual drifts from b - A x in floating point and can keep decreasing after the
         # true one has stagnated near u ||A|| ||x||: judge convergence on the true residual.
