@@ -178,3 +178,17 @@ def test_restarted_gmres_stagnates_on_a_nonnormal_example() -> None:
 def test_bad_input(call, error, message) -> None:
     with pytest.raises(error, match=message):
         call()
+
+
+def test_float32_input_gives_float32_output_and_is_not_modified(rng) -> None:
+    a = (random_matrix(30, condition=10.0, rng=rng) + 2 * np.eye(30)).astype(np.float32)
+    b = rng.standard_normal(30).astype(np.float32)
+    a_copy, b_copy = a.copy(), b.copy()
+    result = gmres(a, b, restart=30, rtol=1e-5)
+    assert result.x.dtype == np.float32 and result.converged
+    exact = np.linalg.solve(a.astype(np.float64), b.astype(np.float64))
+    np.testing.assert_allclose(result.x, exact, rtol=0, atol=1e-4 * np.abs(exact).max())
+    q, h = arnoldi(a, b, 10)
+    assert q.dtype == np.float32 and h.dtype == np.float32
+    np.testing.assert_array_equal(a, a_copy)
+    np.testing.assert_array_equal(b, b_copy)
