@@ -27,3 +27,9 @@ def test_lu_blocked_record_matches_the_csv_module_reading() -> None:
 def test_unknown_record_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match=r"name must be one of the recorded benchmarks \[.*'lu_blocked'"):
         load_recorded("no_such_run")
+
+
+def test_record_without_a_comment_line_has_empty_meta() -> None:
+    record = load_recorded("conjugate_gradient")
+    assert record.meta == ""
+    assert record.table["grid"][-1] == 1000 and record.table["iterations_scipy"][-1] > 0

@@ -2,8 +2,8 @@
 
 A chapter that plots a recorded benchmark reads it through :func:`load_recorded`, never by a path
 relative to the repository, so the chapter also runs as a downloaded notebook with only the package
-installed. The files live in ``src/mathguide/data/<name>.csv``: a first comment line saying how and
-where the run was made, then a CSV table with a header row.
+installed. The files live in ``src/mathguide/data/<name>.csv``: an optional first comment line
+(``# ...``) saying how and where the run was made, then a CSV table with a header row.
 """
 
 from __future__ import annotations
@@ -37,6 +37,9 @@ def load_recorded(name: str) -> Recorded:
     if not isinstance(name, str) or name not in available:
         raise ValueError(f"name must be one of the recorded benchmarks {available}, got {name!r}")
     text = folder.joinpath(f"{name}.csv").read_text(encoding="utf-8")
-    first, rest = text.split("\n", 1)
-    table = np.genfromtxt(StringIO(rest), delimiter=",", names=True, dtype=None, encoding="utf-8")
-    return Recorded(first.lstrip("# ").strip(), table)
+    meta = ""
+    if text.startswith("#"):
+        first, text = text.split("\n", 1)
+        meta = first.lstrip("# ").strip()
+    table = np.genfromtxt(StringIO(text), delimiter=",", names=True, dtype=None, encoding="utf-8")
+    return Recorded(meta, np.atleast_1d(table))

@@ -76,3 +76,48 @@ def test_random_matrix_rejects_bad_shape() -> None:
         random_matrix(0, condition=2, rng=0)
     with pytest.raises(TypeError, match="n must be an integer"):
         random_matrix(3, 2.0, condition=2, rng=0)
+
+
+# --- poisson_matrix ---------------------------------------------------------------------------------
+
+from mathguide.linalg import poisson_matrix  # noqa: E402
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 20])
+def test_poisson_matrix_1d_eigenvalues_match_the_closed_form(n) -> None:
+    a = poisson_matrix(n)
+    assert a.shape == (n, n) and a.format == "csr"
+    j = np.arange(1, n + 1)
+    expected = 4 * np.sin(j * np.pi / (2 * (n + 1))) ** 2
+    np.testing.assert_allclose(np.linalg.eigvalsh(a.toarray()), expected, rtol=0, atol=50 * n * EPS64)
+
+
+@pytest.mark.parametrize("n", [1, 3, 6])
+def test_poisson_matrix_2d_is_the_five_point_stencil(n) -> None:
+    a = poisson_matrix(n, dim=2).toarray()
+    assert a.shape == (n * n, n * n)
+    # Brute force: the stencil 4u_ij - u_{i-1,j} - u_{i+1,j} - u_{i,j-1} - u_{i,j+1}, row-by-row numbering.
+    brute = np.zeros((n * n, n * n))
+    for i in range(n):
+        for j in range(n):
+            brute[i * n + j, i * n + j] = 4.0
+            for di, dj in [(-1, 0), (1, 0), (0, -1), (0, 1)]:
+                if 0 <= i + di < n and 0 <= j + dj < n:
+                    brute[i * n + j, (i + di) * n + j + dj] = -1.0
+    np.testing.assert_array_equal(a, brute)
+    theta = np.arange(1, n + 1) * np.pi / (2 * (n + 1))
+    expected = np.sort((4 * np.sin(theta)[:, None] ** 2 + 4 * np.sin(theta)[None, :] ** 2).ravel())
+    np.testing.assert_allclose(np.linalg.eigvalsh(a), expected, rtol=0, atol=100 * n * EPS64)
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, error, message",
+    [
+        ((0,), {}, ValueError, "n must be an integer"),
+        ((2.5,), {}, TypeError, "n must be an integer"),
+        ((3,), {"dim": 3}, ValueError, "dim must be an integer in \\[1, 2\\]"),
+    ],
+)
+def test_poisson_matrix_rejects_bad_input(args, kwargs, error, message) -> None:
+    with pytest.raises(error, match=message):
+        poisson_matrix(*args, **kwargs)

@@ -16,6 +16,9 @@ _MODULES = (
     "symmetric_eigen",  # symmetric-eigen.md
     "jacobi_eigen",  # jacobi.md
     "svd",  # svd.md
+    "stationary",  # stationary-iterations.md
+    "conjugate_gradient",  # conjugate-gradient.md
+    "krylov",  # krylov.md
     "pinv",  # pseudo-inverse.md
     "lowrank",  # pseudo-inverse.md
 )

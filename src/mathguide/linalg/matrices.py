@@ -9,10 +9,11 @@ every later chapter of the part that needs a matrix of known conditioning.
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse
 
 from mathguide._validation import as_float_array, as_generator, check_int, check_real_scalar
 
-__all__ = ["random_matrix", "random_orthogonal"]
+__all__ = ["poisson_matrix", "random_matrix", "random_orthogonal"]
 
 
 def random_orthogonal(n: int, *, batch: tuple[int, ...] = (), rng) -> np.ndarray:
@@ -112,3 +113,45 @@ def random_matrix(
     u = random_orthogonal(m, batch=batch, rng=generator)[..., :, :k]
     v = random_orthogonal(n, batch=batch, rng=generator)[..., :, :k]
     return ((u * sigma) @ np.swapaxes(v, -1, -2)).astype(dtype)
+
+
+def poisson_matrix(n: int, *, dim: int = 1) -> scipy.sparse.csr_matrix:
+    r"""The model-problem matrix: the (unscaled) finite-difference Laplacian on ``n`` points per axis.
+
+    For ``dim=1`` the tridiagonal :math:`\mathrm{tridiag}(-1, 2, -1)` of order ``n``; for ``dim=2`` the
+    five-point Laplacian on an ``n``-by-``n`` grid with Dirichlet boundary, the Kronecker sum
+    :math:`\mathbf{T}\otimes\mathbf{I} + \mathbf{I}\otimes\mathbf{T}` of order ``n**2`` (unknowns
+    numbered row by row). Multiply by :math:`1/h^2`, :math:`h = 1/(n+1)`, for the discretised
+    :math:`-u''` (or :math:`-\Delta u`).
+
+    Parameters
+    ----------
+    n : int
+        Number of interior grid points per dimension, ``n >= 1``.
+    dim : {1, 2}, optional
+        Space dimension (keyword-only).
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix of shape (n**dim, n**dim), float64
+        Symmetric positive definite, with eigenvalues
+        :math:`4\sin^2(j\pi h/2)` (``dim=1``) and :math:`4\sin^2(j\pi h/2) + 4\sin^2(k\pi h/2)`
+        (``dim=2``), :math:`1 \le j, k \le n`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``n`` is not a positive integer or ``dim`` is not 1 or 2.
+
+    Notes
+    -----
+    The test problem of the iterative-methods chapters (``chapters/linalg/stationary-iterations.md``,
+    ``conjugate-gradient.md``, ``krylov.md``). Built in :math:`O(n^{\text{dim}})` time and memory.
+    """
+    n = check_int(n, "n", low=1)
+    dim = check_int(dim, "dim", low=1, high=2)
+    t = scipy.sparse.diags([-np.ones(n - 1), 2.0 * np.ones(n), -np.ones(n - 1)], [-1, 0, 1], format="csr")
+    if dim == 1:
+        return t
+    identity = scipy.sparse.identity(n, format="csr")
+    return (scipy.sparse.kron(t, identity) + scipy.sparse.kron(identity, t)).tocsr()

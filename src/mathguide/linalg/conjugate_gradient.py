@@ -1,0 +1,350 @@
+"""Steepest descent, the conjugate gradient method and its preconditioners (Jacobi, SSOR, IC(0)).
+
+Chapter: ``chapters/linalg/conjugate-gradient.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import scipy.linalg.blas
+import scipy.sparse
+import scipy.sparse.linalg
+
+from mathguide.linalg.stationary import (
+    IterativeSolution,
+    _as_system_matrix,
+    _as_vector,
+    _check_omega,
+    _maxiter,
+    _result_dtype,
+    _sparse_triangular_solver,
+    _Splitting,
+    _tolerances,
+)
+
+__all__ = [
+    "conjugate_gradient",
+    "ichol0",
+    "ichol0_preconditioner",
+    "jacobi_preconditioner",
+    "ssor_preconditioner",
+    "steepest_descent",
+]
+
+
+def _check_symmetric(matrix, kind: str) -> None:
+    """Raise if a dense or sparse matrix is visibly non-symmetric (relative to its largest entry)."""
+    if kind == "operator":
+        return
+    if kind == "dense":
+        scale = float(np.max(np.abs(matrix), initial=0.0))
+        gap = float(np.max(np.abs(matrix - matrix.T), initial=0.0))
+    else:
+        scale = float(np.max(np.abs(matrix.data), initial=0.0))
+        difference = (matrix - matrix.T).tocsr()
+        gap = float(np.max(np.abs(difference.data), initial=0.0))
+    if gap > 100 * np.finfo(matrix.dtype).eps * scale:
+        raise ValueError(f"a must be symmetric, but max|a - a.T| = {gap:.3g} (max|a| = {scale:.3g})")
+
+
+def _operator_matvec(matrix, kind: str) -> Callable[[np.ndarray], np.ndarray]:
+    if kind == "operator":
+        return matrix.matvec
+    return matrix.__matmul__
+
+
+def _as_preconditioner(preconditioner, n: int) -> Callable[[np.ndarray], np.ndarray] | None:
+    """Normalise a preconditioner (the action of M^{-1}) to a function ``r -> z``."""
+    if preconditioner is None:
+        return None
+    if isinstance(preconditioner, scipy.sparse.linalg.LinearOperator) or scipy.sparse.issparse(preconditioner):
+        if preconditioner.shape != (n, n):
+            raise ValueError(f"preconditioner must have shape ({n}, {n}), got {preconditioner.shape}")
+        if isinstance(preconditioner, scipy.sparse.linalg.LinearOperator):
+            return preconditioner.matvec
+        return preconditioner.__matmul__
+    if callable(preconditioner):
+        return preconditioner
+    matrix = np.asarray(preconditioner)
+    if matrix.shape != (n, n):
+        raise ValueError(f"preconditioner must have shape ({n}, {n}) or be callable, got {matrix.shape}")
+    return matrix.__matmul__
+
+
+def conjugate_gradient(
+    a,
+    b,
+    *,
+    x0=None,
+    preconditioner=None,
+    rtol: float = 1e-8,
+    atol: float = 0.0,
+    maxiter: int | None = None,
+    callback: Callable[[np.ndarray], None] | None = None,
+) -> IterativeSolution:
+    r"""Solve :math:`\mathbf{A}\mathbf{x} = \mathbf{b}`, ``a`` symmetric positive definite, by (preconditioned) CG.
+
+    Iterate :math:`k` minimises the A-norm of the error over :math:`\mathbf{x}_0 +
+    \mathcal{K}_k(\mathbf{M}^{-1}\mathbf{A}, \mathbf{M}^{-1}\mathbf{r}_0)`.
+
+    Parameters
+    ----------
+    a : ndarray, scipy.sparse matrix or LinearOperator of shape (n, n)
+        Symmetric positive definite. Dense and sparse input is checked for symmetry.
+    b : array_like of shape (n,)
+        Right-hand side.
+    x0 : array_like of shape (n,), optional
+        Starting vector (default zero).
+    preconditioner : callable, LinearOperator or matrix of shape (n, n), optional
+        The action of :math:`\mathbf{M}^{-1}` for a symmetric positive definite :math:`\mathbf{M}
+        \approx \mathbf{A}` (SciPy's convention for ``M``): ``z = preconditioner(r)`` or ``M @ r``.
+        See :func:`jacobi_preconditioner`, :func:`ssor_preconditioner`, :func:`ichol0_preconditioner`.
+    rtol, atol : float, optional
+        Stop when :math:`\|\mathbf{r}_k\|_2 \le \max(\mathrm{rtol}\,\|\mathbf{b}\|_2, \mathrm{atol})`
+        for the recursively updated residual, as ``scipy.sparse.linalg.cg`` does (one extra product
+        with ``a`` at the end checks the true residual).
+    maxiter : int, optional
+        Maximum number of iterations (default ``10 n``).
+    callback : callable, optional
+        Called as ``callback(x_k)`` after every iteration; ``x_k`` must not be modified.
+
+    Returns
+    -------
+    IterativeSolution
+        ``(x, converged, iterations, residual_norms)``: the norms of the recursively updated residuals
+        :math:`\|\mathbf{r}_k\|_2` (which decide when to stop), except the last entry, which is the
+        recomputed true residual :math:`\|\mathbf{b} - \mathbf{A}\mathbf{x}\|_2`; ``converged`` is
+        decided on that true residual, so a tolerance below the attainable accuracy (about
+        :math:`u\|\mathbf{A}\|\|\mathbf{x}\|`) gives ``converged=False``. If the tolerance is not met
+        after ``maxiter`` iterations, ``converged`` is false and ``x`` is the last iterate.
+
+    Raises
+    ------
+    TypeError
+        If ``a`` is not a real matrix or LinearOperator.
+    ValueError
+        If shapes disagree, an input contains NaN or inf, dense/sparse ``a`` is not symmetric, or a
+        direction :math:`\mathbf{p}` with :math:`\mathbf{p}^\top\mathbf{A}\mathbf{p} \le 0` (``a`` not
+        positive definite) or a residual with :math:`\mathbf{r}^\top\mathbf{M}^{-1}\mathbf{r} \le 0`
+        (preconditioner not positive definite) is met.
+
+    Notes
+    -----
+    Per iteration: one product with ``a``, one preconditioner application, two inner products and three
+    vector updates, done in place. In exact arithmetic CG ends in at most ``n`` steps; in floating
+    point the directions lose conjugacy and convergence is delayed, not lost. float32 input gives
+    float32 output. See ``chapters/linalg/conjugate-gradient.md``.
+
+    References
+    ----------
+    M. R. Hestenes and E. Stiefel (1952); Y. Saad, *Iterative Methods for Sparse Linear Systems*,
+    2nd ed., algorithms 6.18 and 9.1.
+    """
+    matrix, kind = _as_system_matrix(a, allow_operator=True)
+    n = matrix.shape[0]
+    rhs = _as_vector(b, n, "b")
+    rtol, atol = _tolerances(rtol, atol)
+    maxiter = _maxiter(maxiter, 10 * n)
+    _check_symmetric(matrix, kind)
+    dtype = _result_dtype(matrix.dtype, rhs.dtype)
+    if kind != "operator":
+        matrix = matrix.astype(dtype, copy=False)
+    matvec = _operator_matvec(matrix, kind)
+    apply_m = _as_preconditioner(preconditioner, n)
+    x = np.zeros(n, dtype=dtype) if x0 is None else _as_vector(x0, n, "x0").astype(dtype, copy=True)
+    r = rhs.astype(dtype, copy=True)
+    if x0 is not None and np.any(x):
+        r -= np.asarray(matvec(x), dtype=dtype).ravel()
+    threshold = max(rtol * float(np.linalg.norm(rhs)), atol)
+    norms = [0.0]
+    # x += alpha p and r -= alpha q in one pass each, without temporaries (BLAS axpy, in place).
+    axpy = scipy.linalg.blas.get_blas_funcs("axpy", dtype=dtype)
+    z = r if apply_m is None else np.asarray(apply_m(r), dtype=dtype).ravel()
+    rho = float(r @ z)  # r^T M^{-1} r
+    norms[0] = float(np.sqrt(rho)) if apply_m is None else float(np.linalg.norm(r))
+    p = z.copy()
+    k = 0
+    while norms[k] > threshold and k < maxiter:
+        if apply_m is not None and not rho > 0:
+            raise ValueError(f"preconditioner is not positive definite: r^T M^-1 r = {rho:.3g} at iteration {k}")
+        q = np.asarray(matvec(p), dtype=dtype).ravel()
+        curvature = float(p @ q)
+        if not curvature > 0:
+            raise ValueError(f"a is not positive definite: p^T A p = {curvature:.3g} at iteration {k}")
+        alpha = rho / curvature
+        x = axpy(p, x, a=alpha)
+        r = axpy(q, r, a=-alpha)
+        if apply_m is None:
+            rho_next = float(r @ r)
+            norms.append(float(np.sqrt(rho_next)))
+            z = r
+        else:
+            z = np.asarray(apply_m(r), dtype=dtype).ravel()
+            rho_next = float(r @ z)
+            norms.append(float(np.linalg.norm(r)))
+        beta = rho_next / rho
+        p *= beta  # p_{k+1} = z_{k+1} + beta_k p_k, in place
+        p += z
+        rho = rho_next
+        k += 1
+        if callback is not None:
+            callback(x)
+        if not np.isfinite(norms[k]):
+            break
+    history = np.asarray(norms)
+    if k > 0:
+        # The updated residual drifts from b - A x in floating point and can keep decreasing after the
+        # true one has stagnated near u ||A|| ||x||: judge convergence on the true residual.
+        history[-1] = np.linalg.norm(rhs - np.asarray(matvec(x)).ravel())
+    return IterativeSolution(x, bool(history[-1] <= threshold), k, history)
+
+
+def steepest_descent(
+    a, b, *, x0=None, rtol: float = 1e-8, atol: float = 0.0, maxiter: int | None = None
+) -> IterativeSolution:
+    r"""Steepest descent with exact line searches on the quadratic of an SPD system.
+
+    ``x_{k+1} = x_k + (r_k^T r_k / r_k^T A r_k) r_k``; the A-norm of the error shrinks at least by
+    :math:`(\kappa - 1)/(\kappa + 1)` per step. Parameters, return value and errors as for
+    :func:`conjugate_gradient` (without preconditioner and callback); the default ``maxiter`` is
+    ``100 n``. See ``chapters/linalg/conjugate-gradient.md``.
+    """
+    matrix, kind = _as_system_matrix(a, allow_operator=True)
+    n = matrix.shape[0]
+    rhs = _as_vector(b, n, "b")
+    rtol, atol = _tolerances(rtol, atol)
+    maxiter = _maxiter(maxiter, 100 * n)
+    _check_symmetric(matrix, kind)
+    dtype = _result_dtype(matrix.dtype, rhs.dtype)
+    matvec = _operator_matvec(matrix, kind)
+    x = np.zeros(n, dtype=dtype) if x0 is None else _as_vector(x0, n, "x0").astype(dtype, copy=True)
+    r = (rhs - matvec(x)).astype(dtype)
+    threshold = max(rtol * float(np.linalg.norm(rhs)), atol)
+    norms = [float(np.linalg.norm(r))]
+    while norms[-1] > threshold and len(norms) <= maxiter:
+        q = matvec(r)
+        curvature = float(r @ q)
+        if not curvature > 0:
+            raise ValueError(f"a is not positive definite: r^T A r = {curvature:.3g}")
+        alpha = float(r @ r) / curvature
+        x = x + alpha * r
+        r = r - alpha * q
+        norms.append(float(np.linalg.norm(r)))
+    history = np.asarray(norms)
+    return IterativeSolution(x, bool(history[-1] <= threshold), len(norms) - 1, history)
+
+
+def jacobi_preconditioner(a) -> scipy.sparse.linalg.LinearOperator:
+    r"""The Jacobi (diagonal) preconditioner: the action of :math:`\mathbf{D}^{-1}`, ``D = diag(a)``.
+
+    ``a`` is a dense array or scipy.sparse matrix with a positive diagonal (``ValueError`` otherwise).
+    See ``chapters/linalg/conjugate-gradient.md``.
+    """
+    matrix, _ = _as_system_matrix(a, allow_operator=False)
+    diagonal = np.asarray(matrix.diagonal(), dtype=matrix.dtype)
+    if not np.all(diagonal > 0):
+        raise ValueError("a must have a positive diagonal for the Jacobi preconditioner")
+    inverse = 1.0 / diagonal
+    n = diagonal.size
+    return scipy.sparse.linalg.LinearOperator((n, n), matvec=lambda r: inverse * np.ravel(r), dtype=matrix.dtype)
+
+
+def ssor_preconditioner(a, omega: float = 1.0) -> scipy.sparse.linalg.LinearOperator:
+    r"""The SSOR preconditioner: the action of :math:`\mathbf{M}_{\mathrm{SSOR}}^{-1}` (see ``ssor``).
+
+    ``a`` is a dense array or scipy.sparse matrix with a positive diagonal; ``0 < omega < 2``.
+    Each application costs two triangular solves. See ``chapters/linalg/conjugate-gradient.md``.
+    """
+    omega = _check_omega(omega)
+    matrix, kind = _as_system_matrix(a, allow_operator=False)
+    if not np.all(np.asarray(matrix.diagonal()) > 0):
+        raise ValueError("a must have a positive diagonal for the SSOR preconditioner")
+    splitting = _Splitting(matrix, kind, omega)
+    n = matrix.shape[0]
+    return scipy.sparse.linalg.LinearOperator(
+        (n, n), matvec=lambda r: splitting.ssor_step(np.ravel(r)), dtype=matrix.dtype
+    )
+
+
+def ichol0(a) -> scipy.sparse.csr_matrix:
+    r"""Incomplete Cholesky with zero fill-in, IC(0): lower-triangular ``L`` with the sparsity of ``tril(a)``.
+
+    ``L`` is defined by :math:`(\mathbf{L}\mathbf{L}^\top)_{ij} = a_{ij}` for every :math:`(i, j)` in the
+    pattern of the lower triangle of ``a``; entries outside that pattern are dropped. For a tridiagonal
+    (or any "no fill") matrix it is the exact Cholesky factor.
+
+    Parameters
+    ----------
+    a : ndarray or scipy.sparse matrix of shape (n, n)
+        Symmetric with positive diagonal; only the lower triangle is read (after a symmetry check).
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix of shape (n, n), float64
+        The factor, with sorted indices.
+
+    Raises
+    ------
+    ValueError
+        If ``a`` is not square or symmetric, or the factorisation breaks down (a non-positive pivot,
+        which can happen for SPD matrices that are not M-matrices; the message names the row).
+
+    Notes
+    -----
+    Row-by-row (left-looking) algorithm in Python loops: cost :math:`O(\sum_i m_i^2)` with :math:`m_i` the
+    number of entries in row ``i`` of ``tril(a)``, meant for the chapter's small grids, not for speed.
+    Existence for M-matrices: Meijerink and van der Vorst (1977). See
+    ``chapters/linalg/conjugate-gradient.md``.
+    """
+    matrix, kind = _as_system_matrix(a, allow_operator=False)
+    _check_symmetric(matrix, kind)
+    lower = scipy.sparse.tril(scipy.sparse.csr_matrix(matrix, dtype=np.float64), format="csr")
+    lower.sum_duplicates()
+    lower.sort_indices()
+    n = lower.shape[0]
+    indptr, indices = lower.indptr, lower.indices
+    values = lower.data.copy()
+    rows: list[dict[int, float]] = []  # row i of L as {column: value}
+    for i in range(n):
+        start, end = indptr[i], indptr[i + 1]
+        columns = indices[start:end]
+        if columns.size == 0 or columns[-1] != i:
+            raise ValueError(f"ichol0 breaks down: a[{i}, {i}] is not stored (zero diagonal)")
+        row: dict[int, float] = {}
+        for position in range(start, end - 1):  # off-diagonal entries, left to right
+            k = int(indices[position])
+            row_k = rows[k]
+            total = values[position]
+            for j, l_ij in row.items():  # j < k, in the pattern of both rows
+                l_kj = row_k.get(j)
+                if l_kj is not None:
+                    total -= l_ij * l_kj
+            value = total / row_k[k]
+            row[k] = value
+            values[position] = value
+        pivot = values[end - 1] - sum(v * v for v in row.values())
+        if not pivot > 0:
+            raise ValueError(f"ichol0 breaks down: non-positive pivot {pivot:.3g} in row {i}")
+        row[i] = np.sqrt(pivot)
+        values[end - 1] = row[i]
+        rows.append(row)
+    return scipy.sparse.csr_matrix((values, indices.copy(), indptr.copy()), shape=(n, n))
+
+
+def ichol0_preconditioner(a) -> scipy.sparse.linalg.LinearOperator:
+    r"""The IC(0) preconditioner: the action of :math:`(\mathbf{L}\mathbf{L}^\top)^{-1}`, ``L = ichol0(a)``.
+
+    Each application costs two sparse triangular solves. Errors as for :func:`ichol0`.
+    See ``chapters/linalg/conjugate-gradient.md``.
+    """
+    factor = ichol0(a)
+    solve_lower = _sparse_triangular_solver(factor)
+    solve_upper = _sparse_triangular_solver(factor.T)
+    n = factor.shape[0]
+
+    def apply(r: np.ndarray) -> np.ndarray:
+        return solve_upper(solve_lower(np.ravel(r)))
+
+    return scipy.sparse.linalg.LinearOperator((n, n), matvec=apply, dtype=np.float64)

@@ -1,0 +1,289 @@
+"""Krylov subspace methods: the Arnoldi and Lanczos processes and restarted GMRES.
+
+Chapter: ``chapters/linalg/krylov.md``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import scipy.linalg
+
+from mathguide._validation import check_int
+from mathguide.linalg.conjugate_gradient import _check_symmetric, _operator_matvec
+from mathguide.linalg.stationary import (
+    IterativeSolution,
+    _as_system_matrix,
+    _as_vector,
+    _maxiter,
+    _result_dtype,
+    _tolerances,
+)
+
+__all__ = ["Arnoldi", "Lanczos", "arnoldi", "gmres", "lanczos"]
+
+
+class Arnoldi(NamedTuple):
+    """Result of :func:`arnoldi`: ``a @ q[:, :k] = q @ h`` with orthonormal columns of ``q``.
+
+    Attributes
+    ----------
+    q : ndarray of shape (n, k + 1)
+        Orthonormal basis of the Krylov space K_{k+1}(A, v). If the process broke down at step
+        ``k`` (an invariant subspace was found), ``q`` has ``k`` columns and ``h`` is ``k``-by-``k``.
+    h : ndarray of shape (k + 1, k)
+        Upper Hessenberg matrix of the recurrence coefficients.
+    """
+
+    q: np.ndarray
+    h: np.ndarray
+
+
+class Lanczos(NamedTuple):
+    """Result of :func:`lanczos`: ``a @ q[:, :k] = q[:, :k] @ T_k + beta[k-1] q[:, k] e_k^T``.
+
+    Attributes
+    ----------
+    q : ndarray of shape (n, k + 1)
+        The Lanczos vectors (orthonormal in exact arithmetic; see the chapter for what happens in
+        floating point). On breakdown at step ``k``, ``q`` has ``k`` columns.
+    alpha : ndarray of shape (k,)
+        Diagonal of the tridiagonal matrix ``T_k``.
+    beta : ndarray of shape (k,)
+        Its off-diagonal (``beta[:-1]``) and the residual norm ``beta[-1]`` of the last step
+        (length ``k - 1`` on breakdown).
+    """
+
+    q: np.ndarray
+    alpha: np.ndarray
+    beta: np.ndarray
+
+
+def _start_vector(v, n: int, dtype) -> np.ndarray:
+    v = _as_vector(v, n, "v").astype(dtype)
+    norm = np.linalg.norm(v)
+    if norm == 0:
+        raise ValueError("v must be non-zero")
+    return v / norm
+
+
+def arnoldi(a, v, k: int, *, reorthogonalize: bool = True) -> Arnoldi:
+    r"""``k`` steps of the Arnoldi process: an orthonormal basis of :math:`\mathcal{K}_{k+1}(\mathbf{A}, \mathbf{v})`.
+
+    Computes :math:`\mathbf{A}\mathbf{Q}_k = \mathbf{Q}_{k+1}\tilde{\mathbf{H}}_k` with
+    :math:`\tilde{\mathbf{H}}_k` upper Hessenberg, by modified Gram-Schmidt.
+
+    Parameters
+    ----------
+    a : ndarray, scipy.sparse matrix or LinearOperator of shape (n, n)
+    v : array_like of shape (n,)
+        Non-zero starting vector (normalised internally).
+    k : int
+        Number of steps, ``1 <= k <= n``.
+    reorthogonalize : bool, optional
+        Run Gram-Schmidt twice ("twice is enough"), keeping ``q`` orthonormal to working precision.
+
+    Returns
+    -------
+    Arnoldi
+        ``(q, h)``; on breakdown (``h[j+1, j] == 0``, the Krylov space is invariant) the process stops
+        early with square ``h``.
+
+    Raises
+    ------
+    ValueError
+        If shapes disagree, ``k`` is out of range, ``v`` is zero or an input contains NaN.
+
+    Notes
+    -----
+    Cost: ``k`` products with ``a`` and :math:`O(nk^2)` flops for the orthogonalisation.
+    See ``chapters/linalg/krylov.md``.
+    """
+    matrix, kind = _as_system_matrix(a, allow_operator=True)
+    n = matrix.shape[0]
+    k = check_int(k, "k", low=1, high=n)
+    dtype = _result_dtype(matrix.dtype, np.asarray(v).dtype)
+    matvec = _operator_matvec(matrix, kind)
+    q = np.zeros((n, k + 1), dtype=dtype)
+    h = np.zeros((k + 1, k), dtype=dtype)
+    q[:, 0] = _start_vector(v, n, dtype)
+    scale = 0.0
+    for j in range(k):
+        w = np.asarray(matvec(q[:, j]), dtype=dtype).ravel()
+        scale = max(scale, float(np.linalg.norm(w)))
+        for _ in range(2 if reorthogonalize else 1):
+            for i in range(j + 1):
+                coefficient = q[:, i] @ w
+                h[i, j] += coefficient
+                w = w - coefficient * q[:, i]
+        h[j + 1, j] = np.linalg.norm(w)
+        if h[j + 1, j] <= n * np.finfo(dtype).eps * scale:  # invariant subspace: stop
+            return Arnoldi(q[:, : j + 1].copy(), h[: j + 1, : j + 1].copy())
+        q[:, j + 1] = w / h[j + 1, j]
+    return Arnoldi(q, h)
+
+
+def lanczos(a, v, k: int, *, reorthogonalize: bool = False) -> Lanczos:
+    r"""``k`` steps of the symmetric Lanczos process (three-term recurrence).
+
+    For symmetric ``a`` the Arnoldi matrix is tridiagonal, :math:`\mathbf{T}_k = \mathrm{tridiag}(\beta,
+    \alpha, \beta)`, and each step orthogonalises against the last two vectors only. Its eigenvalues
+    (Ritz values) approximate the extreme eigenvalues of ``a``.
+
+    Parameters
+    ----------
+    a : ndarray, scipy.sparse matrix or LinearOperator of shape (n, n)
+        Symmetric (checked for dense and sparse input).
+    v : array_like of shape (n,)
+        Non-zero starting vector.
+    k : int
+        Number of steps, ``1 <= k <= n``.
+    reorthogonalize : bool, optional
+        Full reorthogonalisation against all previous vectors (twice). Without it (the default, the
+        plain recurrence) the vectors lose orthogonality as Ritz values converge, and converged Ritz
+        values reappear as copies ("ghosts").
+
+    Returns
+    -------
+    Lanczos
+        ``(q, alpha, beta)``; stops early on breakdown (``beta_j`` at rounding level).
+
+    Raises
+    ------
+    ValueError
+        If ``a`` is visibly non-symmetric, shapes disagree, ``k`` is out of range or ``v`` is zero.
+
+    Notes
+    -----
+    Cost: ``k`` products with ``a`` and :math:`O(nk)` flops (:math:`O(nk^2)` with reorthogonalisation).
+    See ``chapters/linalg/krylov.md``.
+    """
+    matrix, kind = _as_system_matrix(a, allow_operator=True)
+    n = matrix.shape[0]
+    k = check_int(k, "k", low=1, high=n)
+    _check_symmetric(matrix, kind)
+    dtype = _result_dtype(matrix.dtype, np.asarray(v).dtype)
+    matvec = _operator_matvec(matrix, kind)
+    q = np.zeros((n, k + 1), dtype=dtype)
+    alpha = np.zeros(k, dtype=dtype)
+    beta = np.zeros(k, dtype=dtype)
+    q[:, 0] = _start_vector(v, n, dtype)
+    scale = 0.0
+    for j in range(k):
+        w = np.asarray(matvec(q[:, j]), dtype=dtype).ravel()
+        scale = max(scale, float(np.linalg.norm(w)))
+        if j > 0:
+            w = w - beta[j - 1] * q[:, j - 1]
+        alpha[j] = q[:, j] @ w
+        w = w - alpha[j] * q[:, j]
+        if reorthogonalize:
+            for _ in range(2):
+                w = w - q[:, : j + 1] @ (q[:, : j + 1].T @ w)
+        beta[j] = np.linalg.norm(w)
+        if beta[j] <= n * np.finfo(dtype).eps * scale:
+            return Lanczos(q[:, : j + 1].copy(), alpha[: j + 1].copy(), beta[:j].copy())
+        q[:, j + 1] = w / beta[j]
+    return Lanczos(q, alpha, beta)
+
+
+def gmres(
+    a,
+    b,
+    *,
+    x0=None,
+    restart: int | None = None,
+    rtol: float = 1e-8,
+    atol: float = 0.0,
+    maxiter: int | None = None,
+) -> IterativeSolution:
+    r"""Restarted GMRES(m): minimise :math:`\|\mathbf{b} - \mathbf{A}\mathbf{x}\|_2` over
+    :math:`\mathbf{x}_0 + \mathcal{K}_j(\mathbf{A}, \mathbf{r}_0)`, restarting every ``restart`` steps.
+
+    Parameters
+    ----------
+    a : ndarray, scipy.sparse matrix or LinearOperator of shape (n, n)
+        Any non-singular real matrix.
+    b : array_like of shape (n,)
+    x0 : array_like of shape (n,), optional
+        Starting vector (default zero).
+    restart : int, optional
+        Krylov dimension ``m`` before a restart (default ``min(n, 30)``); ``restart >= n`` is full GMRES.
+    rtol, atol : float, optional
+        Stop when :math:`\|\mathbf{r}\|_2 \le \max(\mathrm{rtol}\,\|\mathbf{b}\|_2, \mathrm{atol})`.
+    maxiter : int, optional
+        Maximum total number of inner steps, i.e. products with ``a`` (default ``10 n``).
+
+    Returns
+    -------
+    IterativeSolution
+        ``residual_norms[j]`` is the residual norm after inner step ``j`` (counted over all cycles) as
+        given by the Givens-rotated least-squares problem; the final value is the recomputed true
+        residual ``||b - A x||``. ``converged`` is decided on that true residual; if false, ``x`` is the
+        last iterate.
+
+    Raises
+    ------
+    ValueError
+        If shapes disagree, an input contains NaN, or the tolerances or ``restart`` are invalid.
+
+    Notes
+    -----
+    Arnoldi with modified Gram-Schmidt and Givens rotations (Saad and Schultz, 1986). Within a cycle
+    the residual norm never increases; a small ``restart`` can stagnate. Cost per inner step ``j``: one
+    product with ``a`` and :math:`O(nj)` flops. See ``chapters/linalg/krylov.md``.
+    """
+    matrix, kind = _as_system_matrix(a, allow_operator=True)
+    n = matrix.shape[0]
+    rhs = _as_vector(b, n, "b")
+    rtol, atol = _tolerances(rtol, atol)
+    maxiter = _maxiter(maxiter, 10 * n)
+    restart = min(n, 30) if restart is None else check_int(restart, "restart", low=1)
+    restart = min(restart, n)
+    dtype = _result_dtype(matrix.dtype, rhs.dtype)
+    matvec = _operator_matvec(matrix, kind)
+    x = np.zeros(n, dtype=dtype) if x0 is None else _as_vector(x0, n, "x0").astype(dtype, copy=True)
+    threshold = max(rtol * float(np.linalg.norm(rhs)), atol)
+    r = rhs - np.asarray(matvec(x), dtype=dtype).ravel()
+    norms = [float(np.linalg.norm(r))]
+    steps = 0
+    while norms[-1] > threshold and steps < maxiter:
+        beta = np.linalg.norm(r)
+        q = np.zeros((n, restart + 1), dtype=dtype)
+        h = np.zeros((restart + 1, restart), dtype=dtype)
+        cosines = np.zeros(restart, dtype=dtype)
+        sines = np.zeros(restart, dtype=dtype)
+        g = np.zeros(restart + 1, dtype=dtype)  # Q^T (beta e_1), rotated along
+        g[0] = beta
+        q[:, 0] = r / beta
+        j = 0
+        while j < restart and steps < maxiter:
+            w = np.asarray(matvec(q[:, j]), dtype=dtype).ravel()
+            for i in range(j + 1):
+                h[i, j] = q[:, i] @ w
+                w = w - h[i, j] * q[:, i]
+            h[j + 1, j] = np.linalg.norm(w)
+            if h[j + 1, j] > 0:
+                q[:, j + 1] = w / h[j + 1, j]
+            for i in range(j):  # apply the earlier rotations to the new column
+                h[i, j], h[i + 1, j] = (
+                    cosines[i] * h[i, j] + sines[i] * h[i + 1, j],
+                    -sines[i] * h[i, j] + cosines[i] * h[i + 1, j],
+                )
+            radius = np.hypot(h[j, j], h[j + 1, j])
+            cosines[j], sines[j] = (1.0, 0.0) if radius == 0 else (h[j, j] / radius, h[j + 1, j] / radius)
+            h[j, j], h[j + 1, j] = radius, 0.0
+            g[j], g[j + 1] = cosines[j] * g[j], -sines[j] * g[j]
+            j += 1
+            steps += 1
+            norms.append(float(abs(g[j])))
+            if norms[-1] <= threshold or radius == 0:
+                break
+        if h[j - 1, j - 1] == 0:  # singular least-squares problem: A is singular on the Krylov space
+            break
+        y = scipy.linalg.solve_triangular(h[:j, :j], g[:j], lower=False, check_finite=False)
+        x = x + q[:, :j] @ y
+        r = rhs - np.asarray(matvec(x), dtype=dtype).ravel()
+        norms[-1] = float(np.linalg.norm(r))  # the true residual replaces the estimate at a restart
+    history = np.asarray(norms)
+    return IterativeSolution(x, bool(history[-1] <= threshold), len(norms) - 1, history)
