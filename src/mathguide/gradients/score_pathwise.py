@@ -372,7 +372,7 @@ def gaussian_mu_grad_moments(kind: str, mu: float, sigma: float, a: float = 1.0)
         second_path = a**2 * (1 - math.cos(2 * a * m) * math.exp(-c2 / 2)) / 2
     mean_path = 0.0 if kind == "step" else grad
     return EstimatorMoments(
-        grad=float(grad),
+        grad=float(grad) + 0.0,  # + 0.0 turns -0.0 (e.g. sin 0) into 0.0
         var_score=float(second_score - grad**2),
         var_pathwise=float(max(second_path - mean_path**2, 0.0)),
     )
