@@ -146,9 +146,7 @@ def gumbel_softmax(logits, tau: float, *, rng, hard: bool = False, size=None, ax
     else:
         sample = relaxed
     out_axis = len(lead) + axis
-    return GumbelSoftmaxSample(
-        sample=np.moveaxis(sample, -1, out_axis), relaxed=np.moveaxis(relaxed, -1, out_axis)
-    )
+    return GumbelSoftmaxSample(sample=np.moveaxis(sample, -1, out_axis), relaxed=np.moveaxis(relaxed, -1, out_axis))
 
 
 def gumbel_softmax_vjp(relaxed, grad, tau: float, *, axis: int = -1) -> np.ndarray:

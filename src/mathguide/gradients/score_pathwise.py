@@ -207,9 +207,7 @@ def _call(fn: Callable, z: np.ndarray, name: str) -> np.ndarray:
     return as_float_array(out, f"{name}(z)")
 
 
-def score_function_grad_gaussian(
-    f: Callable, mu, sigma, *, n_samples: int, rng, baseline=None
-) -> GaussianGradient:
+def score_function_grad_gaussian(f: Callable, mu, sigma, *, n_samples: int, rng, baseline=None) -> GaussianGradient:
     r"""Score-function estimate of ``d/dmu`` and ``d/dsigma`` of ``E[sum_j f(z)_j]``, ``z ~ N(mu, sigma^2)``.
 
     ``f`` acts elementwise on independent coordinates: ``f(z)`` has the shape of ``z`` and the
@@ -473,4 +471,3 @@ def exact_bernoulli_grad(logits, f: Callable) -> ExactGradient:
     value = float(p @ fy)
     grad = ((p * fy)[:, None] * (ys - s)).sum(axis=0)
     return ExactGradient(value=value, grad=grad.astype(theta.dtype, copy=False))
-
