@@ -242,7 +242,7 @@ def score_function_grad_gaussian(f: Callable, mu, sigma, *, n_samples: int, rng,
     mu_arr, sigma_arr, eps, z = _gaussian_draws(mu, sigma, n_samples, rng)
     fz = _call(f, z, "f")
     n = fz.shape[0]
-    if baseline == "leave-one-out":
+    if isinstance(baseline, str) and baseline == "leave-one-out":
         if n < 2:
             raise ValueError("baseline='leave-one-out' needs at least 2 draws")
         fz = fz - (fz.sum(axis=0) - fz) / (n - 1)
