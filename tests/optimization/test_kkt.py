@@ -467,6 +467,65 @@ def test_active_sets_miss_minimisers_without_a_cq():
     assert solve_by_active_sets(kuhn_tucker_cusp(), [[1.0, 0.0], [0.5, 0.1], [0.0, 0.0]]) == []
 
 
+def test_active_sets_can_list_a_point_where_every_cq_fails():
+    """min x^2 s.t. x^2 <= 0: LICQ and MFCQ fail at 0, yet (0, lambda = 0) is a KKT point."""
+    problem = ConstrainedProblem(
+        objective=lambda x: x[0] ** 2,
+        gradient=lambda x: np.array([2.0 * x[0]]),
+        n_vars=1,
+        ineq=lambda x: np.array([x[0] ** 2]),
+        ineq_jacobian=lambda x: np.array([[2.0 * x[0]]]),
+    )
+    assert not licq_holds(problem, [0.0]) and not mfcq_holds(problem, [0.0])
+    points = solve_by_active_sets(problem, [[0.0], [0.5]])
+    assert len(points) == 1 and points[0].x[0] == 0.0
+    assert points[0].ineq_multipliers[0] == 0.0
+
+
+def tilted_saddle_in_disc():
+    """min x1^2 - x2^2 - x2 / 2 on the unit disc: global minimum (0, 1), f = -1.5."""
+    return ConstrainedProblem(
+        objective=lambda x: x[0] ** 2 - x[1] ** 2 - 0.5 * x[1],
+        gradient=lambda x: np.array([2.0 * x[0], -2.0 * x[1] - 0.5]),
+        n_vars=2,
+        ineq=lambda x: np.array([x @ x - 1.0]),
+        ineq_jacobian=lambda x: 2.0 * x[None, :],
+    )
+
+
+def test_active_sets_need_starts_in_every_basin():
+    """One start misses the global minimum of a nonlinear problem; a grid of starts finds it."""
+    problem = tilted_saddle_in_disc()
+    single = solve_by_active_sets(problem, [[0.1, -0.5]])
+    assert min(p.objective for p in single) > -1.4  # (0, 1) missed
+    grid = np.array([[a, b] for a in np.linspace(-0.9, 0.9, 4) for b in np.linspace(-0.9, 0.9, 4)])
+    best = solve_by_active_sets(problem, grid)[0]
+    np.testing.assert_allclose(best.x, [0.0, 1.0], rtol=0, atol=1e-8)
+    # Oracle: the objective on a fine polar grid of the disc.
+    r, t = np.meshgrid(np.linspace(0, 1, 401), np.linspace(0, 2 * np.pi, 1601))
+    values = (r * np.cos(t)) ** 2 - (r * np.sin(t)) ** 2 - 0.5 * r * np.sin(t)
+    assert best.objective <= values.min() + 1e-12
+    assert best.objective >= values.min() - 1e-4
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_active_sets_of_an_indefinite_qp_find_the_global_minimum(seed):
+    """Closed-form enumeration (no starts) against brute force on a fine grid of the box."""
+    gen = np.random.default_rng(seed)
+    b = gen.normal(size=(2, 2))
+    q = b + b.T  # indefinite in general
+    c = gen.normal(size=2)
+    a = np.vstack([np.eye(2), -np.eye(2), gen.normal(size=(1, 2))])
+    bounds = np.r_[np.ones(4), 0.5]
+    best = solve_by_active_sets(quadratic_program(q, c, a, bounds))[0]
+    grid = np.stack(np.meshgrid(np.linspace(-1, 1, 801), np.linspace(-1, 1, 801)), axis=-1)
+    grid = grid.reshape(-1, 2)
+    grid = grid[grid @ a[4] <= 0.5]
+    values = 0.5 * np.einsum("ki,ij,kj->k", grid, q, grid) + grid @ c
+    lipschitz = np.abs(q).sum() * 2 + np.abs(c).sum()
+    assert values.min() - lipschitz * 2.5e-3 <= best.objective <= values.min() + 1e-12
+
+
 def test_active_sets_with_an_equality():
     # min 1/2|x|^2 - x1 s.t. x1 + x2 = 1, x2 >= 0.3: the line's closest point to (1, 0) is (1, 0),
     # which violates x2 >= 0.3, so x = (0.7, 0.3).
