@@ -497,9 +497,10 @@ def _accept(problem, found, z, idx, active, m, tol) -> None:
 def _qp_kkt_points(problem: ConstrainedProblem, tol: float) -> list[KKTPoint]:
     """Active-set enumeration for a quadratic program: one linear KKT system per active set."""
     q, c, a_ineq, b_ineq, a_eq, b_eq = problem.quadratic
-    m, p, n = b_ineq.size, b_eq.size, problem.n_vars
+    m = b_ineq.size
     if m > MAX_ENUMERATED_CONSTRAINTS:
-        raise ValueError(f"problem has {m} inequality constraints; at most {MAX_ENUMERATED_CONSTRAINTS} can be enumerated")
+        limit = MAX_ENUMERATED_CONSTRAINTS
+        raise ValueError(f"problem has {m} inequality constraints; at most {limit} can be enumerated")
     found: list[KKTPoint] = []
     for size in range(m + 1):
         for active in itertools.combinations(range(m), size):
