@@ -50,9 +50,13 @@ def test_truncated_svd_shapes_and_factors(rng, shape, k):
 @pytest.mark.parametrize("m, n, k", [(8, 6, 1), (8, 6, 3), (6, 8, 5), (10, 10, 9)])
 def test_eckart_young_errors_exact(rng, m, n, k):
     a = rng.standard_normal((m, n))
-    s = np.linalg.svd(a, compute_uv=False)  # independent oracle: NumPy's singular values
+    # Independent oracle: singular values from the symmetric eigensolver on the Gram matrix
+    # (a second algorithm; truncated_svd itself uses the SVD).
+    gram = a.T @ a if m >= n else a @ a.T
+    s = np.sqrt(np.maximum(np.linalg.eigvalsh(gram)[::-1], 0.0))
     ak = _reconstruct(truncated_svd(a, k))
-    scale = s[0] * 10 * max(m, n) * EPS
+    # Gram-matrix singular values are accurate to about EPS * s[0]^2 / s_i in absolute terms.
+    scale = s[0] * 10 * max(m, n) * EPS * (1 + s[0] / s[min(m, n) - 1])
     np.testing.assert_allclose(np.linalg.norm(a - ak, 2), s[k], rtol=0, atol=scale)
     np.testing.assert_allclose(np.linalg.norm(a - ak, "fro"), np.sqrt(np.sum(s[k:] ** 2)), rtol=0, atol=scale)
     assert np.linalg.matrix_rank(ak) == k
@@ -72,6 +76,32 @@ def test_eckart_young_no_random_rank_k_matrix_beats_it(rng):
     errf = np.linalg.norm(a - competitors, ord="fro", axis=(-2, -1))
     assert err2.min() >= best2 * (1 - 10 * EPS)
     assert errf.min() >= bestf * (1 - 10 * EPS)
+
+
+def test_eckart_young_competitors_near_the_optimum(rng):
+    """Perturbed optimal factors never beat A_k; alternating least squares from there returns to it."""
+    m, n, k = 9, 7, 3
+    a = rng.standard_normal((m, n))
+    t = truncated_svd(a, k)
+    best = np.linalg.norm(a - _reconstruct(t))
+    for delta in (1e-2, 1e-5):
+        b = t.u * t.s + delta * rng.standard_normal((200, m, k))
+        c = t.vt + delta * rng.standard_normal((200, k, n))
+        assert np.linalg.norm(a - b @ c, axis=(-2, -1)).min() >= best * (1 - 1e-12)
+    b, c = t.u * t.s + 0.1 * rng.standard_normal((m, k)), t.vt + 0.1 * rng.standard_normal((k, n))
+    for _ in range(200):
+        b = np.linalg.lstsq(c.T, a.T, rcond=None)[0].T
+        c = np.linalg.lstsq(b, a, rcond=None)[0]
+    np.testing.assert_allclose(np.linalg.norm(a - b @ c), best, rtol=1e-9, atol=0)
+
+
+def test_eckart_young_check_detects_a_suboptimal_truncation(rng):
+    """The check above can fail: dropping the k-th triplet for the (k+1)-th is beaten by A_k."""
+    a = rng.standard_normal((9, 7))
+    t = truncated_svd(a, 4)
+    keep = [0, 1, 3]
+    wrong = (t.u[:, keep] * t.s[keep]) @ t.vt[keep]
+    assert np.linalg.norm(a - wrong) > np.linalg.norm(a - _reconstruct(truncated_svd(a, 3))) * (1 + 1e-6)
 
 
 def test_truncated_svd_ties_keep_optimal_error():
