@@ -334,6 +334,8 @@ def test_experiment_validation(rng) -> None:
 def test_experiment_is_reproducible_from_a_seed() -> None:
     args = (_normal_sampler(0, 1), _normal_logpdf(0, 1), _normal_logpdf(1, 1), 1000)
     assert estimator_bias_std(*args, rng=7, true_kl=0.5) == estimator_bias_std(*args, rng=7, true_kl=0.5)
+    other = estimator_bias_std(*args, rng=8, true_kl=0.5)
+    assert other.k1.mean != estimator_bias_std(*args, rng=7, true_kl=0.5).k1.mean
 
 
 # ---------------------------------------------------------------------------------------------------

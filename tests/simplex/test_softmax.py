@@ -451,6 +451,10 @@ def test_sampler_validation(rng):
     np.testing.assert_array_equal(
         gumbel_max_sample(np.zeros(4), rng=7, size=20), gumbel_max_sample(np.zeros(4), rng=7, size=20)
     )
+    # ... and another seed, other draws (a constant function would pass the line above).
+    assert not np.array_equal(
+        gumbel_max_sample(np.zeros(4), rng=8, size=20), gumbel_max_sample(np.zeros(4), rng=7, size=20)
+    )
 
 
 def test_taylor_softmax_high_order_in_float32_and_order_cap(rng):
