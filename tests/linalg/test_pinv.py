@@ -150,8 +150,8 @@ def test_normal_equations_left_and_right_inverses(rng):
     tall = rng.standard_normal((7, 3))
     wide = tall.T
     atol = 100 * EPS * np.linalg.cond(tall) ** 2
-    np.testing.assert_allclose(pinv_normal_equations(tall) @ tall, np.eye(3), atol=atol)
-    np.testing.assert_allclose(wide @ pinv_normal_equations(wide), np.eye(3), atol=atol)
+    np.testing.assert_allclose(pinv_normal_equations(tall) @ tall, np.eye(3), atol=atol, rtol=0)
+    np.testing.assert_allclose(wide @ pinv_normal_equations(wide), np.eye(3), atol=atol, rtol=0)
 
 
 def test_normal_equations_error_grows_like_kappa_squared(rng):
@@ -199,7 +199,7 @@ def test_tikhonov_error_proportional_to_eps_full_rank(rng, shape):
         # exact: sigma/(sigma^2+eps) - 1/sigma = -eps / (sigma (sigma^2+eps)); the largest is at sigma_min
         predicted = eps / (s[..., -1] * (s[..., -1] ** 2 + eps))
         err = np.linalg.norm(pinv_tikhonov(a, eps) - x, ord=2, axis=(-2, -1))
-        np.testing.assert_allclose(err, predicted, rtol=1e-3)
+        np.testing.assert_allclose(err, predicted, rtol=1e-3, atol=0)
 
 
 def test_tikhonov_matches_svd_formula_rank_deficient(rng):
@@ -215,7 +215,7 @@ def test_tikhonov_matches_svd_formula_rank_deficient(rng):
     x = pinv_svd(a)
     for eps in (1e-5, 1e-6):
         err = np.linalg.norm(pinv_tikhonov(a, eps) - x, 2)
-        np.testing.assert_allclose(err, eps / (s[2] * (s[2] ** 2 + eps)), rtol=1e-2)
+        np.testing.assert_allclose(err, eps / (s[2] * (s[2] ** 2 + eps)), rtol=1e-2, atol=0)
 
 
 @pytest.mark.parametrize("eps", [0.0, -1.0, np.inf, np.nan])
@@ -257,10 +257,10 @@ def test_lstsq_min_norm_is_minimum_norm(rng):
     x = lstsq_min_norm(a, b)
     # x lies in range(A^T) (orthogonal to the null space) ...
     null = np.linalg.svd(a)[2][4:].T
-    np.testing.assert_allclose(null.T @ x, 0, atol=100 * EPS * np.linalg.norm(x))
+    np.testing.assert_allclose(null.T @ x, 0, atol=100 * EPS * np.linalg.norm(x), rtol=0)
     # ... so adding any null-space vector keeps the residual and increases the norm
     z = null @ rng.standard_normal(4)
-    np.testing.assert_allclose(np.linalg.norm(a @ (x + z) - b), np.linalg.norm(a @ x - b), rtol=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(a @ (x + z) - b), np.linalg.norm(a @ x - b), rtol=1e-12, atol=0)
     assert np.linalg.norm(x + z) > np.linalg.norm(x)
 
 
@@ -298,7 +298,7 @@ def test_penrose_residuals_generalized_inverse_fails_symmetry():
     res = penrose_residuals(a, x)
     assert res.axa == 0 and res.xax == 0 and res.xa_symmetric == 0
     # A X = [[1, 1], [0, 0]] is not symmetric: ||AX^T - AX||_F / ||AX||_F = sqrt(2)/sqrt(2) = 1
-    np.testing.assert_allclose(res.ax_symmetric, 1.0, rtol=4 * EPS)
+    np.testing.assert_allclose(res.ax_symmetric, 1.0, rtol=4 * EPS, atol=0)
 
 
 def test_penrose_residuals_shape_mismatch():
@@ -335,7 +335,7 @@ def test_inputs_not_mutated_and_int_input(rng):
     pinv_svd(a), pinv_tikhonov(a, 1e-2), pinv_normal_equations(a), lstsq_min_norm(a, b), penrose_residuals(a, a.T)
     np.testing.assert_array_equal(a, a0)
     np.testing.assert_array_equal(b, b0)
-    np.testing.assert_allclose(pinv_svd(np.array([[2, 0], [0, 4]])), np.diag([0.5, 0.25]), rtol=4 * EPS)
+    np.testing.assert_allclose(pinv_svd(np.array([[2, 0], [0, 4]])), np.diag([0.5, 0.25]), rtol=4 * EPS, atol=0)
 
 
 def test_float32_keeps_precision(rng):

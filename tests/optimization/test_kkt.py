@@ -240,8 +240,8 @@ def test_each_residual_measures_its_condition():
     # The optimum with a negative multiplier on an inactive constraint: g_2(1.4, 1.7) = -1.2.
     res = kkt_residuals(problem, [1.4, 1.7], [0.8, -0.5, 0.0, 0.0, 0.0])
     np.testing.assert_allclose(res.dual_feasibility, 0.5, rtol=0, atol=0)
-    np.testing.assert_allclose(res.complementary_slackness, 0.6, rtol=16 * EPS)
-    np.testing.assert_allclose(res.stationarity, 1.0, rtol=16 * EPS)  # grad g_2 = (1, 2), times 0.5
+    np.testing.assert_allclose(res.complementary_slackness, 0.6, rtol=16 * EPS, atol=0)
+    np.testing.assert_allclose(res.stationarity, 1.0, rtol=16 * EPS, atol=0)  # grad g_2 = (1, 2), times 0.5
     # A feasible interior point with zero multipliers: only stationarity fails (grad f = 2x - (2, 5)).
     res = kkt_residuals(problem, [1.0, 1.0], np.zeros(5))
     assert res == (3.0, 0.0, 0.0, 0.0)
@@ -400,7 +400,7 @@ def test_multiplier_estimate_with_equalities(rng):
     n = 5
     problem = quadratic_program(np.eye(n), np.zeros(n), a_eq=np.ones((1, n)), b_eq=[1.0])
     est = estimate_multipliers(problem, np.full(n, 1 / n))
-    np.testing.assert_allclose(est.eq, [-1 / n], rtol=16 * EPS)
+    np.testing.assert_allclose(est.eq, [-1 / n], rtol=16 * EPS, atol=0)
     assert est.ineq.shape == (0,)
 
 
@@ -427,7 +427,7 @@ def test_active_sets_find_the_textbook_qp_solution():
     (best,) = points
     np.testing.assert_allclose(best.x, [1.4, 1.7], rtol=0, atol=1e-12)
     np.testing.assert_allclose(best.ineq_multipliers, [0.8, 0, 0, 0, 0], rtol=0, atol=1e-12)
-    np.testing.assert_allclose(best.objective, 0.16 + 0.64 - 7.25, rtol=1e-13)
+    np.testing.assert_allclose(best.objective, 0.16 + 0.64 - 7.25, rtol=1e-13, atol=0)
     assert best.active == (0,)
 
 

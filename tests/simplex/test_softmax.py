@@ -116,11 +116,12 @@ def test_huge_values_do_not_overflow_or_warn():
     # pytest turns warnings (including NumPy overflow RuntimeWarnings) into errors.
     x = np.array([[1e4, -1e4, 0.0], [1e4, 1e4, -1e4]])
     np.testing.assert_array_equal(softmax(x), [[1.0, 0.0, 0.0], [0.5, 0.5, 0.0]])
-    np.testing.assert_allclose(log_softmax(x), [[0.0, -2e4, -1e4], [-math.log(2), -math.log(2), -2e4 - math.log(2)]])
+    np.testing.assert_allclose(log_softmax(x), [[0.0, -2e4, -1e4], [-math.log(2), -math.log(2), -2e4 - math.log(2)]],
+        rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(softmax(x.astype(np.float32)), np.array([[1, 0, 0], [0.5, 0.5, 0]], np.float32))
     lp32 = log_softmax(x.astype(np.float32))
     assert lp32.dtype == np.float32
-    np.testing.assert_allclose(lp32, log_softmax(x), rtol=4 * EPS32)
+    np.testing.assert_allclose(lp32, log_softmax(x), rtol=4 * EPS32, atol=0)
     np.testing.assert_array_equal(topk_softmax(x, 2), [[1.0, 0.0, 0.0], [0.5, 0.5, 0.0]])
     assert np.all(np.isin(gumbel_max_sample(x, rng=0, size=50), [0, 1]))
     assert np.all(np.isfinite(taylor_softmax(x, order=10)))
@@ -144,7 +145,8 @@ def test_minus_inf_entries_get_zero_probability(rng):
     np.testing.assert_allclose(p, softmax(finite), rtol=8 * EPS64, atol=0)
     lp = log_softmax(x)
     assert np.all(np.isneginf(lp[:, 1]))
-    np.testing.assert_allclose(lp[np.isfinite(x)], scipy.special.log_softmax(x, axis=-1)[np.isfinite(x)], rtol=8 * EPS64)
+    np.testing.assert_allclose(lp[np.isfinite(x)], scipy.special.log_softmax(x, axis=-1)[np.isfinite(x)], rtol=8 * EPS64,
+        atol=0)
 
 
 def test_all_minus_inf_slice_raises():
@@ -185,7 +187,7 @@ def test_axis_and_temperature_validation():
 
 def test_temperature_limits_and_closed_form(rng):
     x = np.array([1.0, 3.0, -2.0, 3.0, 0.5])
-    np.testing.assert_allclose(softmax(x, temperature=0.3), scipy.special.softmax(x / 0.3), rtol=8 * EPS64 * 5)
+    np.testing.assert_allclose(softmax(x, temperature=0.3), scipy.special.softmax(x / 0.3), rtol=8 * EPS64 * 5, atol=0)
     # T -> 0: uniform over the two maximisers (exactly: the other exponents underflow to 0).
     np.testing.assert_array_equal(softmax(x, temperature=1e-3), [0, 0.5, 0, 0.5, 0])
     np.testing.assert_array_equal(softmax(x.astype(np.float32), temperature=1e-60), np.array([0, 0.5, 0, 0.5, 0], np.float32))
@@ -237,7 +239,7 @@ def test_softmax_vjp_is_the_jacobian_product(rng):
     p = softmax(x)
     jac = np.diag(p) - np.outer(p, p)
     np.testing.assert_allclose(softmax_vjp(p, g), jac.T @ g, rtol=0, atol=16 * EPS64)
-    np.testing.assert_allclose(softmax_vjp(p, g).sum(), 0.0, atol=16 * EPS64)
+    np.testing.assert_allclose(softmax_vjp(p, g).sum(), 0.0, atol=16 * EPS64, rtol=0)
 
 
 def test_softmax_vjp_validation():
@@ -258,9 +260,9 @@ def test_margin_softmax_closed_form(rng):
     rows = np.arange(6)
     num = np.exp(s * (x[rows, t] - m))
     den = num + (np.exp(s * x).sum(axis=1) - np.exp(s * x[rows, t]))
-    np.testing.assert_allclose(p[rows, t], num / den, rtol=32 * EPS64)
+    np.testing.assert_allclose(p[rows, t], num / den, rtol=32 * EPS64, atol=0)
     # Zero margin and unit scale is plain softmax; a margin lowers the target probability.
-    np.testing.assert_allclose(margin_softmax(x, t, margin=0.0), softmax(x), rtol=8 * EPS64)
+    np.testing.assert_allclose(margin_softmax(x, t, margin=0.0), softmax(x), rtol=8 * EPS64, atol=0)
     assert np.all(p[rows, t] < softmax(s * x)[rows, t])
 
 
@@ -316,7 +318,7 @@ def test_taylor_softmax_matches_direct_formula(rng, order, shape):
 def test_taylor_softmax_is_strictly_positive(x, order):
     p = taylor_softmax(x, order)
     assert np.all(p > 0)
-    np.testing.assert_allclose(p.sum(), 1.0, atol=8 * x.size * EPS64)
+    np.testing.assert_allclose(p.sum(), 1.0, atol=8 * x.size * EPS64, rtol=0)
 
 
 def test_taylor_polynomial_has_no_real_zero_on_a_grid():
@@ -327,7 +329,7 @@ def test_taylor_polynomial_has_no_real_zero_on_a_grid():
         assert np.all(p > 0)
         f = sum(u**k / math.factorial(k) for k in range(order + 1))
         i = np.argmin(f)
-        np.testing.assert_allclose(f[i], u[i] ** order / math.factorial(order), rtol=1e-3)
+        np.testing.assert_allclose(f[i], u[i] ** order / math.factorial(order), rtol=1e-3, atol=0)
 
 
 def test_taylor_order_validation():
@@ -345,7 +347,7 @@ def test_taylor_order_validation():
 
 def test_topk_with_k_equal_n_is_softmax_and_k_one_is_argmax(rng):
     x = rng.standard_normal((6, 5))
-    np.testing.assert_allclose(topk_softmax(x, 5), softmax(x), rtol=8 * EPS64)
+    np.testing.assert_allclose(topk_softmax(x, 5), softmax(x), rtol=8 * EPS64, atol=0)
     np.testing.assert_array_equal(topk_softmax(x, 1), np.eye(5)[np.argmax(x, axis=-1)])
     np.testing.assert_array_equal(topk_softmax(x.T, 1, axis=0), np.eye(5)[np.argmax(x, axis=-1)].T)
 
@@ -385,7 +387,7 @@ def test_topk_is_permutation_equivariant(x, data):
 
 def test_topk_with_minus_inf_and_k_validation():
     x = np.array([[0.0, -np.inf, 1.0], [-np.inf, -np.inf, 2.0]])
-    np.testing.assert_allclose(topk_softmax(x, 3), softmax(x), rtol=8 * EPS64)
+    np.testing.assert_allclose(topk_softmax(x, 3), softmax(x), rtol=8 * EPS64, atol=0)
     np.testing.assert_array_equal(topk_softmax(x, 2)[1], [0.0, 0.0, 1.0])
     with pytest.raises(ValueError, match=r"k must satisfy 1 <= k <= n = 3"):
         topk_softmax(x, 4)
