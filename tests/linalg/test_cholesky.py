@@ -311,3 +311,20 @@ def test_property_negative_diagonal_entry_is_the_reported_pivot(d):
         with pytest.raises(NotPositiveDefiniteError) as info:
             cholesky(a)
         assert info.value.index == bad[0]
+
+
+def test_breakdown_of_a_nearly_singular_spd_matrix_matches_lapack():
+    """SPD in exact arithmetic, but a rounded pivot is not positive: both codes stop."""
+    h14 = scipy.linalg.hilbert(14)
+    with pytest.raises(NotPositiveDefiniteError):
+        cholesky(h14)
+    with pytest.raises(np.linalg.LinAlgError):
+        scipy.linalg.cholesky(h14, lower=True)
+
+
+@pytest.mark.parametrize("factor", [cholesky, ldl])
+def test_upper_triangle_is_checked_not_ignored(factor):
+    """The docstrings: symmetry is checked, so a different upper triangle raises."""
+    a = np.array([[4.0, 1.0], [0.0, 3.0]])
+    with pytest.raises(ValueError, match="a must be symmetric"):
+        factor(a)
