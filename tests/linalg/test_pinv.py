@@ -13,6 +13,7 @@ from mathguide.linalg.pinv import (
     PenroseResiduals,
     lstsq_min_norm,
     penrose_residuals,
+    pinv_eigh,
     pinv_normal_equations,
     pinv_svd,
     pinv_tikhonov,
@@ -391,3 +392,55 @@ def test_property_scaling_by_powers_of_two(a, j):
     scale = max(np.abs(x).max(), np.finfo(float).tiny)
     atol = 100 * max(a.shape) * kappa * EPS * scale
     np.testing.assert_allclose(pinv_svd(c * a, rtol=PROPERTY_RTOL) * c, x, rtol=0, atol=atol)
+
+
+# ---------------------------------------------------------------- pinv_eigh
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_pinv_eigh_matches_numpy(rng, shape):
+    a = _random_rank(rng, shape, min(shape[-2:]), cond=10.0)
+    np.testing.assert_allclose(pinv_eigh(a), np.linalg.pinv(a), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(6, 4), (4, 6)])
+def test_pinv_eigh_rank_deficient_and_scaled(rng, shape):
+    a = _random_rank(rng, shape, 2, cond=10.0)
+    for scale in (1e-150, 1.0, 1e150):
+        x = pinv_eigh(scale * a, rtol=1e-6)
+        expected = np.linalg.pinv(scale * a, rtol=1e-6)
+        np.testing.assert_allclose(x, expected, rtol=0, atol=1e-10 * np.abs(expected).max())
+
+
+def test_pinv_eigh_error_grows_like_kappa_squared(rng):
+    """Forming the Gram matrix squares the condition number: slope 2, against 1 for the SVD."""
+    kappas, errors = [], []
+    for lk in range(3, 22, 3):
+        a, x = _exact_pair(rng, 32, 8, np.round(np.linspace(0, lk, 8)))
+        kappas.append(2.0**lk)
+        errors.append(np.linalg.norm(pinv_eigh(a) - x, 2) / np.linalg.norm(x, 2))
+    slope = np.polyfit(np.log(kappas), np.log(errors), 1)[0]
+    assert 1.5 < slope < 2.5
+    assert errors[-1] > 100 * kappas[-1] * U_ROUND  # far worse than the SVD's kappa u
+
+
+@pytest.mark.parametrize("shape", EMPTY_SHAPES)
+def test_pinv_eigh_empty(shape):
+    a = np.zeros(shape)
+    assert pinv_eigh(a).shape == (*shape[:-2], shape[-1], shape[-2])
+
+
+def test_pinv_eigh_rejects_bad_input():
+    with pytest.raises(ValueError):
+        pinv_eigh(np.array([1.0, 2.0]))
+    with pytest.raises(ValueError):
+        pinv_eigh(np.array([[np.nan, 1.0]]))
+    with pytest.raises(ValueError, match="rtol"):
+        pinv_eigh(np.eye(2), rtol=-1.0)
+
+
+def test_pinv_eigh_default_cutoff_drops_rounding_noise(rng):
+    """Rank 2 in a 6 x 4 matrix: the zero singular values come out of the Gram matrix as noise
+    of size about sqrt(eps); the default cutoff drops them, as pinv_svd drops its own."""
+    a = _random_rank(rng, (6, 4), 2, cond=10.0)
+    np.testing.assert_allclose(pinv_eigh(a), pinv_svd(a), rtol=0, atol=1e-10)
