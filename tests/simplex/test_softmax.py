@@ -483,3 +483,16 @@ def test_gumbel_max_float32_huge_logits_equal_float64_draws():
     np.testing.assert_array_equal(
         gumbel_max_sample(x32, rng=3, size=100_000), gumbel_max_sample(x64, rng=3, size=100_000)
     )
+
+
+@pytest.mark.parametrize("order", [2, 80, 120])
+def test_taylor_softmax_widely_spread_scores_against_exact_rationals(order):
+    """[1e4, 0, -3]: f(0) / f(1e4) is about 6.6e-282 at order 120, representable, so not 0."""
+    from fractions import Fraction
+    from math import factorial
+
+    x = np.array([1e4, 0.0, -3.0])
+    f = [sum(Fraction(float(v)) ** k / factorial(k) for k in range(order + 1)) for v in x]
+    exact = np.array([float(v / sum(f)) for v in f])
+    assert exact.min() > 0
+    np.testing.assert_allclose(taylor_softmax(x, order), exact, rtol=1e-12, atol=0)
