@@ -496,3 +496,12 @@ def test_taylor_softmax_widely_spread_scores_against_exact_rationals(order):
     exact = np.array([float(v / sum(f)) for v in f])
     assert exact.min() > 0
     np.testing.assert_allclose(taylor_softmax(x, order), exact, rtol=1e-12, atol=0)
+
+
+def test_softmax_vjp_rejects_y_off_the_simplex():
+    g = np.ones(3)
+    for bad in ([0.5, 0.5, 0.5], [1.2, -0.1, -0.1], [0.2, 0.2, 0.2]):
+        with pytest.raises(ValueError, match="y must be a probability vector"):
+            softmax_vjp(np.array(bad), g)
+    y = softmax(np.array([1.0, 2.0, 3.0]))
+    assert np.isfinite(softmax_vjp(y, g)).all()

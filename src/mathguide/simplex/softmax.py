@@ -163,7 +163,9 @@ def softmax_vjp(y, grad, axis: int = -1) -> np.ndarray:
     Raises
     ------
     ValueError
-        If shapes differ, the axis is empty, or an input is not finite.
+        If shapes differ, the axis is empty, an input is not finite, or ``y`` is not on the
+        simplex along ``axis`` (a negative entry, or a sum off 1 by more than
+        ``8 sqrt(n) eps``), as the other VJPs of the book reject outputs no forward map produces.
 
     Notes
     -----
@@ -180,6 +182,9 @@ def softmax_vjp(y, grad, axis: int = -1) -> np.ndarray:
     if y_arr.shape != g_arr.shape:
         raise ValueError(f"grad must have the shape of y, got {g_arr.shape} and {y_arr.shape}")
     y_last, axis = scores_last(y_arr, axis, "y")
+    tol = 8 * np.sqrt(y_last.shape[-1]) * np.finfo(np.result_type(y_last.dtype, np.float32)).eps
+    if (y_last < 0).any() or (np.abs(y_last.sum(axis=-1) - 1) > tol).any():
+        raise ValueError("y must be a probability vector along axis (non-negative, sum 1): an output of softmax")
     g_last = np.moveaxis(g_arr, axis, -1)
     inner = (y_last * g_last).sum(axis=-1, keepdims=True)  # <y, g> per vector
     return np.moveaxis(y_last * (g_last - inner), -1, axis)
