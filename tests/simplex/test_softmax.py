@@ -505,3 +505,13 @@ def test_softmax_vjp_rejects_y_off_the_simplex():
             softmax_vjp(np.array(bad), g)
     y = softmax(np.array([1.0, 2.0, 3.0]))
     assert np.isfinite(softmax_vjp(y, g)).all()
+
+
+def test_softmax_scores_spanning_more_than_the_float_range():
+    """Differences beyond the largest float become -inf after the shift: probability exactly 0."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(softmax(np.array([1e308, -1e308, 0.0])), [1.0, 0.0, 0.0])
+        assert np.isneginf(log_softmax(np.array([1e308, -1e308]))[1])
