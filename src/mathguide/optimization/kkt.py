@@ -7,7 +7,8 @@ A smooth constrained problem in standard form,
 is held by :class:`ConstrainedProblem` (callables for f, its gradient, g, h and their Jacobians).
 The functions below check the four KKT conditions at a point, test the constraint qualifications
 LICQ and MFCQ, estimate multipliers by non-negative least squares, and enumerate active sets to list
-every KKT point of a small problem. :func:`project_to_simplex` is the closed-form KKT solution of
+the KKT points of a small problem (all of them for a quadratic program, whose active-set systems are
+linear; those reachable from the given starts otherwise). :func:`project_to_simplex` is the closed-form KKT solution of
 the Euclidean projection onto the probability simplex (the book's ``sparsemax``); water-filling
 lives in :mod:`mathguide.optimization.water_filling`.
 
