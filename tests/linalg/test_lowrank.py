@@ -209,6 +209,9 @@ def test_randomized_svd_reproducible_and_batched(rng):
     t1 = randomized_svd(a, 4, rng=7)
     t2 = randomized_svd(a, 4, rng=np.random.default_rng(7))
     np.testing.assert_array_equal(t1.s, t2.s)
+    # another seed, another sketch: the approximate singular values differ (in the last digits)
+    assert not np.array_equal(randomized_svd(a, 4, rng=8, power_iterations=0).s,
+                              randomized_svd(a, 4, rng=7, power_iterations=0).s)
     assert t1.u.shape == (3, 20, 4) and t1.s.shape == (3, 4) and t1.vt.shape == (3, 4, 15)
     # k + oversample >= min(m, n): the range finder spans everything and the result is the exact SVD
     t = randomized_svd(a, 4, oversample=50, power_iterations=0, rng=0)
