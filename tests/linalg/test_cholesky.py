@@ -151,7 +151,7 @@ def test_ldl_of_spd_is_cholesky_rescaled(rng, n):
     l_chol = scipy.linalg.cholesky(a, lower=True)
     # L D^{1/2} is the Cholesky factor, and d = (diagonal of the Cholesky factor)^2
     np.testing.assert_allclose(f.l * np.sqrt(f.d), l_chol, rtol=0, atol=10 * n * EPS * np.sqrt(np.abs(a).max()))
-    np.testing.assert_allclose(f.d, np.diagonal(l_chol) ** 2, rtol=10 * n * EPS)
+    np.testing.assert_allclose(f.d, np.diagonal(l_chol) ** 2, rtol=10 * n * EPS, atol=0)
 
 
 def test_ldl_of_indefinite_matches_ratios_of_leading_minors(rng):
@@ -160,7 +160,7 @@ def test_ldl_of_indefinite_matches_ratios_of_leading_minors(rng):
     a = a + a.T  # symmetric, indefinite, leading minors nonzero with probability one
     f = ldl(a)
     minors = np.array([1.0] + [np.linalg.det(a[:k, :k]) for k in range(1, n + 1)])
-    np.testing.assert_allclose(f.d, minors[1:] / minors[:-1], rtol=1e3 * EPS * np.linalg.cond(a))
+    np.testing.assert_allclose(f.d, minors[1:] / minors[:-1], rtol=1e3 * EPS * np.linalg.cond(a), atol=0)
     assert (f.d < 0).any()
     np.testing.assert_allclose(f.l @ np.diag(f.d) @ f.l.T, a, rtol=0, atol=100 * n * EPS * np.abs(a).max())
 
@@ -214,7 +214,7 @@ def test_thomas_on_the_second_difference_matrix():
     h = 1 / (n + 1)
     x_nodes = h * np.arange(1, n + 1)
     u = solve_tridiagonal(-np.ones(n - 1), 2 * np.ones(n), -np.ones(n - 1), h**2 * np.ones(n))
-    np.testing.assert_allclose(u, x_nodes * (1 - x_nodes) / 2, rtol=100 * n * EPS)
+    np.testing.assert_allclose(u, x_nodes * (1 - x_nodes) / 2, rtol=100 * n * EPS, atol=0)
 
 
 @pytest.mark.parametrize("n", [2, 10, 100])
@@ -304,8 +304,25 @@ def test_property_negative_diagonal_entry_is_the_reported_pivot(d):
     a = np.diag(d)
     bad = np.flatnonzero(d <= 0)
     if bad.size == 0:
-        np.testing.assert_allclose(cholesky(a), np.diag(np.sqrt(d)), rtol=EPS)
+        np.testing.assert_allclose(cholesky(a), np.diag(np.sqrt(d)), rtol=EPS, atol=0)
     else:
         with pytest.raises(NotPositiveDefiniteError) as info:
             cholesky(a)
         assert info.value.index == bad[0]
+
+
+def test_breakdown_of_a_nearly_singular_spd_matrix_matches_lapack():
+    """SPD in exact arithmetic, but a rounded pivot is not positive: both codes stop."""
+    h14 = scipy.linalg.hilbert(14)
+    with pytest.raises(NotPositiveDefiniteError):
+        cholesky(h14)
+    with pytest.raises(np.linalg.LinAlgError):
+        scipy.linalg.cholesky(h14, lower=True)
+
+
+@pytest.mark.parametrize("factor", [cholesky, ldl])
+def test_upper_triangle_is_checked_not_ignored(factor):
+    """The docstrings: symmetry is checked, so a different upper triangle raises."""
+    a = np.array([[4.0, 1.0], [0.0, 3.0]])
+    with pytest.raises(ValueError, match="a must be symmetric"):
+        factor(a)

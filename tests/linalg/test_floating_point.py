@@ -122,13 +122,13 @@ def test_vector_norm_matches_numpy(rng, ord, shape):
     expected = np.linalg.norm(x, ord=ord, axis=-1)
     np.testing.assert_allclose(vector_norm(x, ord), expected, rtol=4 * shape[-1] * EPS64, atol=0)
     expected_0 = np.linalg.norm(x, ord=ord, axis=0)
-    np.testing.assert_allclose(vector_norm(x, ord, axis=0), expected_0, rtol=4 * shape[0] * EPS64)
+    np.testing.assert_allclose(vector_norm(x, ord, axis=0), expected_0, rtol=4 * shape[0] * EPS64, atol=0)
 
 
 def test_vector_norm_no_overflow_no_underflow():
     for scale in (1e200, 1e-200, 5e-324):
         x = np.array([3.0, 4.0]) * scale
-        np.testing.assert_allclose(vector_norm(x), 5 * scale, rtol=4 * EPS64)
+        np.testing.assert_allclose(vector_norm(x), 5 * scale, rtol=4 * EPS64, atol=0)
     assert vector_norm(np.zeros(3)) == 0
     assert vector_norm(np.zeros((2, 0))).tolist() == [0.0, 0.0]
 
@@ -149,7 +149,7 @@ def test_matrix_norm_empty_and_huge(ord):
     # Closed forms for [[1, 1], [0, 1]]: column and row sums 2, Frobenius sqrt(3), and sigma_max the
     # golden ratio (the eigenvalues of A^T A are (3 +- sqrt 5) / 2). NumPy's Frobenius norm overflows here.
     expected = {1: 2.0, 2: (1 + 5**0.5) / 2, np.inf: 2.0, "fro": 3**0.5}[ord]
-    np.testing.assert_allclose(matrix_norm(huge, ord), expected * 1e300, rtol=8 * EPS64)
+    np.testing.assert_allclose(matrix_norm(huge, ord), expected * 1e300, rtol=8 * EPS64, atol=0)
 
 
 def test_norms_reject_bad_input():
@@ -177,7 +177,7 @@ def test_vector_equivalence_constant_is_attained(p, q, n):
     # The constant is sharp: one of e_1 (all norms equal) or the ones vector attains it.
     witnesses = [np.eye(n)[0], np.ones(n)]
     ratios = [vector_norm(x, p) / vector_norm(x, q) for x in witnesses]
-    np.testing.assert_allclose(max(ratios), norm_equivalence_constant(p, q, (n,)), rtol=4 * EPS64)
+    np.testing.assert_allclose(max(ratios), norm_equivalence_constant(p, q, (n,)), rtol=4 * EPS64, atol=0)
 
 
 @pytest.mark.parametrize("p, q", MATRIX_PAIRS)
@@ -190,7 +190,7 @@ def test_matrix_equivalence_constant_is_attained(p, q, m, n):
     column[:, 0] = 1
     witnesses = [row, column, np.eye(m, n)]
     ratios = [matrix_norm(a, p) / matrix_norm(a, q) for a in witnesses]
-    np.testing.assert_allclose(max(ratios), norm_equivalence_constant(p, q, (m, n)), rtol=8 * EPS64)
+    np.testing.assert_allclose(max(ratios), norm_equivalence_constant(p, q, (m, n)), rtol=8 * EPS64, atol=0)
 
 
 def test_equivalence_constant_rejects_bad_input():
@@ -251,7 +251,7 @@ def test_condition_number_matches_numpy_cond(rng, ord, shape):
     kappa = np.linalg.cond(a, ord) if shape[0] else np.zeros(shape[:-2])
     # Both sides carry a relative error of order n * kappa * eps (the inverse is that accurate).
     n = shape[-1]
-    np.testing.assert_allclose(ours, kappa, rtol=10 * n * np.max(kappa, initial=1) * EPS64)
+    np.testing.assert_allclose(ours, kappa, rtol=10 * n * np.max(kappa, initial=1) * EPS64, atol=0)
 
 
 @pytest.mark.parametrize("ord", ORDS)
@@ -260,16 +260,17 @@ def test_condition_number_ill_conditioned(rng, ord, log_kappa):
     n = 6
     a = _random_with_condition(rng, n, 10.0**log_kappa, batch=(3,))
     kappa = np.linalg.cond(a, ord)
-    np.testing.assert_allclose(condition_number(a, ord), kappa, rtol=10 * n * 10.0**log_kappa * EPS64)
+    np.testing.assert_allclose(condition_number(a, ord), kappa, rtol=10 * n * 10.0**log_kappa * EPS64, atol=0)
     if ord == 2:  # constructed with known singular values
-        np.testing.assert_allclose(condition_number(a, 2), 10.0**log_kappa, rtol=10 * n * 10.0**log_kappa * EPS64)
+        np.testing.assert_allclose(condition_number(a, 2), 10.0**log_kappa, rtol=10 * n * 10.0**log_kappa * EPS64,
+            atol=0)
 
 
 def test_condition_number_float32(rng):
     a = rng.standard_normal((4, 5, 5)).astype(np.float32)
     kappa = np.linalg.cond(a.astype(np.float64))
     eps32 = float(np.finfo(np.float32).eps)
-    np.testing.assert_allclose(condition_number(a), kappa, rtol=10 * 5 * kappa.max() * eps32)
+    np.testing.assert_allclose(condition_number(a), kappa, rtol=10 * 5 * kappa.max() * eps32, atol=0)
 
 
 @pytest.mark.parametrize("ord", ORDS)
@@ -285,7 +286,8 @@ def test_condition_number_singular_is_inf(ord):
     assert np.all(condition_number(singular, ord) == np.inf)
     assert np.all(np.linalg.cond(singular, ord) == np.inf)  # the oracle agrees
     mixed = np.stack([np.eye(3), singular[1]])
-    np.testing.assert_allclose(condition_number(mixed, ord), [1.0 if ord != "fro" else 3.0, np.inf], rtol=8 * EPS64)
+    np.testing.assert_allclose(condition_number(mixed, ord), [1.0 if ord != "fro" else 3.0, np.inf], rtol=8 * EPS64,
+        atol=0)
 
 
 @pytest.mark.parametrize("ord", ORDS)
@@ -297,7 +299,7 @@ def test_condition_number_of_tiny_and_huge_matrices(rng, ord):
     a = _random_with_condition(rng, n, target)
     kappa = condition_number(a, ord)
     for scale in (2.0**-1000, 2.0**900):
-        np.testing.assert_allclose(condition_number(scale * a, ord), kappa, rtol=10 * n * target * EPS64)
+        np.testing.assert_allclose(condition_number(scale * a, ord), kappa, rtol=10 * n * target * EPS64, atol=0)
     expected_one = 1.0  # 1 x 1: ||a|| ||1/a|| = 1 in every norm
     assert condition_number(np.array([[2.2250738585072014e-309]]), ord) == expected_one
     assert condition_number(np.array([[5e-324]]), ord) == expected_one
@@ -325,7 +327,7 @@ def test_condition_number_hilbert_against_exact_inverse(n, ord):
     exact = _exact_hilbert_condition(n, ord)
     # Our kappa is computed from the stored (rounded) Hilbert matrix: relative error O(n kappa u).
     rtol = max(10 * n * exact * U64, 8 * EPS64)
-    np.testing.assert_allclose(condition_number(scipy.linalg.hilbert(n), ord), exact, rtol=rtol)
+    np.testing.assert_allclose(condition_number(scipy.linalg.hilbert(n), ord), exact, rtol=rtol, atol=0)
 
 
 def test_condition_number_hilbert_growth():
@@ -394,11 +396,12 @@ def test_relative_condition_number_closed_forms():
     x = np.array([0.5, 1.0 + 1e-6, 2.0, 10.0])
     # log: kappa = 1/|log x|, huge near 1; sqrt: 1/2; x - 1: |x/(x - 1)|; exp: |x|.
     kappa_log = relative_condition_number(np.log, lambda t: 1 / t, x)
-    np.testing.assert_allclose(kappa_log, 1 / np.abs(np.log(x)), rtol=4 * EPS64)
-    np.testing.assert_allclose(relative_condition_number(np.sqrt, lambda t: 0.5 / np.sqrt(t), x), 0.5, rtol=4 * EPS64)
+    np.testing.assert_allclose(kappa_log, 1 / np.abs(np.log(x)), rtol=4 * EPS64, atol=0)
+    kappa_sqrt = relative_condition_number(np.sqrt, lambda t: 0.5 / np.sqrt(t), x)
+    np.testing.assert_allclose(kappa_sqrt, 0.5, rtol=4 * EPS64, atol=0)
     kappa_shift = relative_condition_number(lambda t: t - 1, np.ones_like, x)
-    np.testing.assert_allclose(kappa_shift, np.abs(x / (x - 1)), rtol=4 * EPS64)
-    np.testing.assert_allclose(relative_condition_number(np.exp, np.exp, x), x, rtol=4 * EPS64)
+    np.testing.assert_allclose(kappa_shift, np.abs(x / (x - 1)), rtol=4 * EPS64, atol=0)
+    np.testing.assert_allclose(relative_condition_number(np.exp, np.exp, x), x, rtol=4 * EPS64, atol=0)
     # At a zero of f the problem is infinitely ill conditioned; at x = 0 the numerator vanishes.
     assert relative_condition_number(lambda t: t - 1, np.ones_like, 1.0) == np.inf
     assert relative_condition_number(np.sin, np.cos, 0.0) == 0.0
@@ -416,7 +419,7 @@ def test_relative_forward_error_basic(rng):
     for ord in (1, 2, np.inf):
         expected = np.linalg.norm(x_hat - x, ord, axis=-1) / np.linalg.norm(x, ord, axis=-1)
         # Same differences x_hat - x on both sides; only the norms' summation orders differ.
-        np.testing.assert_allclose(relative_forward_error(x_hat, x, ord), expected, rtol=8 * 6 * EPS64)
+        np.testing.assert_allclose(relative_forward_error(x_hat, x, ord), expected, rtol=8 * 6 * EPS64, atol=0)
     assert relative_forward_error([1.0, 2.0], [1.0, 2.0]) == 0
     assert relative_forward_error([0.0, 0.0], [0.0, 0.0]) == 0
     assert relative_forward_error([1e-300, 0.0], [0.0, 0.0]) == np.inf
@@ -448,7 +451,7 @@ def test_backward_error_rigal_gaches_perturbation_attains_it(rng, n):
     tolerance = {"rtol": 20 * n * EPS64, "atol": 10 * n * EPS64}
     np.testing.assert_allclose(np.linalg.norm(delta_a, 2) / norm_a, eta, **tolerance)
     np.testing.assert_allclose(np.linalg.norm(delta_b) / norm_b, eta, **tolerance)
-    np.testing.assert_allclose((a + delta_a) @ x_hat, b + delta_b, atol=10 * n * EPS64 * alpha)
+    np.testing.assert_allclose((a + delta_a) @ x_hat, b + delta_b, atol=10 * n * EPS64 * alpha, rtol=0)
     np.testing.assert_allclose(eta, np.linalg.norm(r) / alpha, **tolerance)
     assert eta > 1e3 * n * EPS64  # the perturbed x_hat is far from backward stable: the test has teeth
 
@@ -589,10 +592,11 @@ def test_perturbation_bound_is_attained(rng, n, log_kappa):
     bound = perturbation_bound(10.0**log_kappa, 0.0, eps_b)
     # Measuring ||x_new - x|| cancels: absolute error ~ n u ||x_new||, against ||dx|| = kappa eps_b.
     change = 10.0**log_kappa * eps_b
-    np.testing.assert_allclose(relative_forward_error(x_new, x), bound, rtol=8 * n * EPS64 * (1 + change) / change)
+    np.testing.assert_allclose(relative_forward_error(x_new, x), bound, rtol=8 * n * EPS64 * (1 + change) / change,
+        atol=0)
     # and (A + 0)(x + dx) = b + db holds, up to rounding of order ||A|| ||x_new|| u
     b_new = sigma[0] * q1[:, 0] + eps_b * sigma[0] * q1[:, -1]
-    np.testing.assert_allclose(a @ x_new, b_new, atol=8 * n * EPS64 * (1 + 1e-6 * 10.0**log_kappa))
+    np.testing.assert_allclose(a @ x_new, b_new, atol=8 * n * EPS64 * (1 + 1e-6 * 10.0**log_kappa), rtol=0)
 
 
 def test_perturbation_bound_values():
@@ -600,7 +604,7 @@ def test_perturbation_bound_values():
     assert perturbation_bound(100.0, 0.01, 0.0) == np.inf  # kappa eps_A = 1: A + dA may be singular
     assert perturbation_bound(np.inf, 0.0, 0.0) == 0.0
     assert perturbation_bound(np.inf, 0.0, 1e-9) == np.inf
-    np.testing.assert_allclose(perturbation_bound([1.0, 2.0], 0.1, 0.1), [0.2 / 0.9, 0.4 / 0.8], rtol=4 * EPS64)
+    np.testing.assert_allclose(perturbation_bound([1.0, 2.0], 0.1, 0.1), [0.2 / 0.9, 0.4 / 0.8], rtol=4 * EPS64, atol=0)
     with pytest.raises(ValueError, match="kappa must be at least 1"):
         perturbation_bound(0.5, 0.1, 0.1)
     with pytest.raises(ValueError, match="nonnegative"):
@@ -631,7 +635,7 @@ def test_solve_exact_rational_known_solution():
         x.append(_det3(replaced) / det)
     np.testing.assert_array_equal(solve_exact_rational(a, b), [float(v) for v in x])
     # numpy's solve is only accurate to a few ulps, so the two differ in the last bits somewhere.
-    np.testing.assert_allclose(np.linalg.solve(a, b), [float(v) for v in x], rtol=8 * condition_number(a) * U64)
+    np.testing.assert_allclose(np.linalg.solve(a, b), [float(v) for v in x], rtol=8 * condition_number(a) * U64, atol=0)
 
 
 def test_solve_exact_rational_hilbert_beats_float_solve():
@@ -643,7 +647,7 @@ def test_solve_exact_rational_hilbert_beats_float_solve():
     residual = [sum(Fraction(h[i, j]) * Fraction(exact[j]) for j in range(8)) - Fraction(b[i]) for i in range(8)]
     # Rounding the exact solution to doubles moves each entry by <= u relative: residual <= ||H|| ||x|| u.
     assert max(abs(float(r)) for r in residual) <= 4 * np.abs(h).sum(axis=1).max() * np.abs(exact).max() * U64
-    np.testing.assert_allclose(exact, np.linalg.solve(h, b), rtol=8 * condition_number(h) * U64)
+    np.testing.assert_allclose(exact, np.linalg.solve(h, b), rtol=8 * condition_number(h) * U64, atol=0)
 
 
 def test_solve_exact_rational_rejects_bad_input():
@@ -718,7 +722,7 @@ def test_naive_ratio_fails_for_small_arguments():
     assert np.all(relative > 1e4 * U64)
     assert np.isnan(one_minus_cos_ratio_naive(0.0))
     # Where there is no cancellation (|x| ~ 1) the naive formula is fine.
-    np.testing.assert_allclose(one_minus_cos_ratio_naive(np.pi), 2 / np.pi**2, rtol=8 * U64)
+    np.testing.assert_allclose(one_minus_cos_ratio_naive(np.pi), 2 / np.pi**2, rtol=8 * U64, atol=0)
 
 
 def test_cancellation_kernels_validate_and_do_not_mutate():

@@ -37,17 +37,21 @@ def test_truncated_svd_shapes_and_factors(rng, shape, k):
     assert t.u.shape == (*batch, m, k) and t.s.shape == (*batch, k) and t.vt.shape == (*batch, k, n)
     # orthonormal factors, non-increasing non-negative values
     eye = np.broadcast_to(np.eye(k), (*batch, k, k))
-    np.testing.assert_allclose(np.swapaxes(t.u, -1, -2) @ t.u, eye, atol=10 * max(m, n) * EPS)
-    np.testing.assert_allclose(t.vt @ np.swapaxes(t.vt, -1, -2), eye, atol=10 * max(m, n) * EPS)
+    np.testing.assert_allclose(np.swapaxes(t.u, -1, -2) @ t.u, eye, atol=10 * max(m, n) * EPS, rtol=0)
+    np.testing.assert_allclose(t.vt @ np.swapaxes(t.vt, -1, -2), eye, atol=10 * max(m, n) * EPS, rtol=0)
     assert np.all(np.diff(t.s, axis=-1) <= 0) and np.all(t.s >= 0)
 
 
 @pytest.mark.parametrize("m, n, k", [(8, 6, 1), (8, 6, 3), (6, 8, 5), (10, 10, 9)])
 def test_eckart_young_errors_exact(rng, m, n, k):
     a = rng.standard_normal((m, n))
-    s = np.linalg.svd(a, compute_uv=False)  # independent oracle: NumPy's singular values
+    # Independent oracle: singular values from the symmetric eigensolver on the Gram matrix
+    # (a second algorithm; truncated_svd itself uses the SVD).
+    gram = a.T @ a if m >= n else a @ a.T
+    s = np.sqrt(np.maximum(np.linalg.eigvalsh(gram)[::-1], 0.0))
     ak = _reconstruct(truncated_svd(a, k))
-    scale = s[0] * 10 * max(m, n) * EPS
+    # Gram-matrix singular values are accurate to about EPS * s[0]^2 / s_i in absolute terms.
+    scale = s[0] * 10 * max(m, n) * EPS * (1 + s[0] / s[min(m, n) - 1])
     np.testing.assert_allclose(np.linalg.norm(a - ak, 2), s[k], rtol=0, atol=scale)
     np.testing.assert_allclose(np.linalg.norm(a - ak, "fro"), np.sqrt(np.sum(s[k:] ** 2)), rtol=0, atol=scale)
     assert np.linalg.matrix_rank(ak) == k
@@ -69,11 +73,37 @@ def test_eckart_young_no_random_rank_k_matrix_beats_it(rng):
     assert errf.min() >= bestf * (1 - 10 * EPS)
 
 
+def test_eckart_young_competitors_near_the_optimum(rng):
+    """Perturbed optimal factors never beat A_k; alternating least squares from there returns to it."""
+    m, n, k = 9, 7, 3
+    a = rng.standard_normal((m, n))
+    t = truncated_svd(a, k)
+    best = np.linalg.norm(a - _reconstruct(t))
+    for delta in (1e-2, 1e-5):
+        b = t.u * t.s + delta * rng.standard_normal((200, m, k))
+        c = t.vt + delta * rng.standard_normal((200, k, n))
+        assert np.linalg.norm(a - b @ c, axis=(-2, -1)).min() >= best * (1 - 1e-12)
+    b, c = t.u * t.s + 0.1 * rng.standard_normal((m, k)), t.vt + 0.1 * rng.standard_normal((k, n))
+    for _ in range(200):
+        b = np.linalg.lstsq(c.T, a.T, rcond=None)[0].T
+        c = np.linalg.lstsq(b, a, rcond=None)[0]
+    np.testing.assert_allclose(np.linalg.norm(a - b @ c), best, rtol=1e-9, atol=0)
+
+
+def test_eckart_young_check_detects_a_suboptimal_truncation(rng):
+    """The check above can fail: dropping the k-th triplet for the (k+1)-th is beaten by A_k."""
+    a = rng.standard_normal((9, 7))
+    t = truncated_svd(a, 4)
+    keep = [0, 1, 3]
+    wrong = (t.u[:, keep] * t.s[keep]) @ t.vt[keep]
+    assert np.linalg.norm(a - wrong) > np.linalg.norm(a - _reconstruct(truncated_svd(a, 3))) * (1 + 1e-6)
+
+
 def test_truncated_svd_ties_keep_optimal_error():
     a = np.diag([3.0, 2.0, 2.0, 1.0])
     ak = _reconstruct(truncated_svd(a, 2))
-    np.testing.assert_allclose(np.linalg.norm(a - ak, 2), 2.0, rtol=4 * EPS)
-    np.testing.assert_allclose(np.linalg.norm(a - ak, "fro"), np.sqrt(5.0), rtol=4 * EPS)
+    np.testing.assert_allclose(np.linalg.norm(a - ak, 2), 2.0, rtol=4 * EPS, atol=0)
+    np.testing.assert_allclose(np.linalg.norm(a - ak, "fro"), np.sqrt(5.0), rtol=4 * EPS, atol=0)
 
 
 def test_truncated_svd_full_rank_k_reconstructs(rng):
@@ -90,7 +120,7 @@ def test_randomized_svd_exact_on_low_rank(rng):
     a = rng.standard_normal((m, r)) @ rng.standard_normal((r, n))
     t = randomized_svd(a, r, oversample=5, power_iterations=0, rng=rng)
     s = np.linalg.svd(a, compute_uv=False)
-    np.testing.assert_allclose(t.s, s[:r], rtol=1e3 * EPS * s[0] / s[r - 1])
+    np.testing.assert_allclose(t.s, s[:r], rtol=1e3 * EPS * s[0] / s[r - 1], atol=0)
     np.testing.assert_allclose(_reconstruct(t), a, rtol=0, atol=1e3 * EPS * s[0] * s[0] / s[r - 1])
 
 
@@ -174,10 +204,13 @@ def test_randomized_svd_reproducible_and_batched(rng):
     t1 = randomized_svd(a, 4, rng=7)
     t2 = randomized_svd(a, 4, rng=np.random.default_rng(7))
     np.testing.assert_array_equal(t1.s, t2.s)
+    # another seed, another sketch: the approximate singular values differ (in the last digits)
+    assert not np.array_equal(randomized_svd(a, 4, rng=8, power_iterations=0).s,
+                              randomized_svd(a, 4, rng=7, power_iterations=0).s)
     assert t1.u.shape == (3, 20, 4) and t1.s.shape == (3, 4) and t1.vt.shape == (3, 4, 15)
     # k + oversample >= min(m, n): the range finder spans everything and the result is the exact SVD
     t = randomized_svd(a, 4, oversample=50, power_iterations=0, rng=0)
-    np.testing.assert_allclose(t.s, truncated_svd(a, 4).s, rtol=1e3 * EPS)
+    np.testing.assert_allclose(t.s, truncated_svd(a, 4).s, rtol=1e3 * EPS, atol=0)
 
 
 def test_randomized_svd_edge_shapes(rng):
@@ -186,11 +219,11 @@ def test_randomized_svd_edge_shapes(rng):
     col = rng.standard_normal((5, 1))
     t = randomized_svd(col, 1, rng=0)
     # independent oracle: a column's only singular value is its norm, and rank 1 reconstructs it
-    np.testing.assert_allclose(t.s, [np.linalg.norm(col)], rtol=10 * EPS)
+    np.testing.assert_allclose(t.s, [np.linalg.norm(col)], rtol=10 * EPS, atol=0)
     np.testing.assert_allclose(_reconstruct(t), col, rtol=0, atol=10 * EPS * np.linalg.norm(col))
     row = rng.standard_normal((1, 5))
     t = randomized_svd(row, 1, oversample=3, power_iterations=1, rng=0)
-    np.testing.assert_allclose(t.s, [np.linalg.norm(row)], rtol=10 * EPS)
+    np.testing.assert_allclose(t.s, [np.linalg.norm(row)], rtol=10 * EPS, atol=0)
     np.testing.assert_allclose(_reconstruct(t), row, rtol=0, atol=10 * EPS * np.linalg.norm(row))
 
 

@@ -14,6 +14,7 @@ from mathguide.linalg.pinv import (
     PenroseResiduals,
     lstsq_min_norm,
     penrose_residuals,
+    pinv_eigh,
     pinv_normal_equations,
     pinv_svd,
     pinv_tikhonov,
@@ -147,8 +148,8 @@ def test_normal_equations_left_and_right_inverses(rng):
     tall = rng.standard_normal((7, 3))
     wide = tall.T
     atol = 100 * EPS * np.linalg.cond(tall) ** 2
-    np.testing.assert_allclose(pinv_normal_equations(tall) @ tall, np.eye(3), atol=atol)
-    np.testing.assert_allclose(wide @ pinv_normal_equations(wide), np.eye(3), atol=atol)
+    np.testing.assert_allclose(pinv_normal_equations(tall) @ tall, np.eye(3), atol=atol, rtol=0)
+    np.testing.assert_allclose(wide @ pinv_normal_equations(wide), np.eye(3), atol=atol, rtol=0)
 
 
 def test_normal_equations_error_grows_like_kappa_squared(rng):
@@ -196,7 +197,7 @@ def test_tikhonov_error_proportional_to_eps_full_rank(rng, shape):
         # exact: sigma/(sigma^2+eps) - 1/sigma = -eps / (sigma (sigma^2+eps)); the largest is at sigma_min
         predicted = eps / (s[..., -1] * (s[..., -1] ** 2 + eps))
         err = np.linalg.norm(pinv_tikhonov(a, eps) - x, ord=2, axis=(-2, -1))
-        np.testing.assert_allclose(err, predicted, rtol=1e-3)
+        np.testing.assert_allclose(err, predicted, rtol=1e-3, atol=0)
 
 
 def test_tikhonov_matches_svd_formula_rank_deficient(rng):
@@ -212,7 +213,7 @@ def test_tikhonov_matches_svd_formula_rank_deficient(rng):
     x = pinv_svd(a)
     for eps in (1e-5, 1e-6):
         err = np.linalg.norm(pinv_tikhonov(a, eps) - x, 2)
-        np.testing.assert_allclose(err, eps / (s[2] * (s[2] ** 2 + eps)), rtol=1e-2)
+        np.testing.assert_allclose(err, eps / (s[2] * (s[2] ** 2 + eps)), rtol=1e-2, atol=0)
 
 
 @pytest.mark.parametrize("eps", [0.0, -1.0, np.inf, np.nan])
@@ -254,10 +255,10 @@ def test_lstsq_min_norm_is_minimum_norm(rng):
     x = lstsq_min_norm(a, b)
     # x lies in range(A^T) (orthogonal to the null space) ...
     null = np.linalg.svd(a)[2][4:].T
-    np.testing.assert_allclose(null.T @ x, 0, atol=100 * EPS * np.linalg.norm(x))
+    np.testing.assert_allclose(null.T @ x, 0, atol=100 * EPS * np.linalg.norm(x), rtol=0)
     # ... so adding any null-space vector keeps the residual and increases the norm
     z = null @ rng.standard_normal(4)
-    np.testing.assert_allclose(np.linalg.norm(a @ (x + z) - b), np.linalg.norm(a @ x - b), rtol=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(a @ (x + z) - b), np.linalg.norm(a @ x - b), rtol=1e-12, atol=0)
     assert np.linalg.norm(x + z) > np.linalg.norm(x)
 
 
@@ -295,7 +296,7 @@ def test_penrose_residuals_generalized_inverse_fails_symmetry():
     res = penrose_residuals(a, x)
     assert res.axa == 0 and res.xax == 0 and res.xa_symmetric == 0
     # A X = [[1, 1], [0, 0]] is not symmetric: ||AX^T - AX||_F / ||AX||_F = sqrt(2)/sqrt(2) = 1
-    np.testing.assert_allclose(res.ax_symmetric, 1.0, rtol=4 * EPS)
+    np.testing.assert_allclose(res.ax_symmetric, 1.0, rtol=4 * EPS, atol=0)
 
 
 def test_penrose_residuals_shape_mismatch():
@@ -332,7 +333,7 @@ def test_inputs_not_mutated_and_int_input(rng):
     pinv_svd(a), pinv_tikhonov(a, 1e-2), pinv_normal_equations(a), lstsq_min_norm(a, b), penrose_residuals(a, a.T)
     np.testing.assert_array_equal(a, a0)
     np.testing.assert_array_equal(b, b0)
-    np.testing.assert_allclose(pinv_svd(np.array([[2, 0], [0, 4]])), np.diag([0.5, 0.25]), rtol=4 * EPS)
+    np.testing.assert_allclose(pinv_svd(np.array([[2, 0], [0, 4]])), np.diag([0.5, 0.25]), rtol=4 * EPS, atol=0)
 
 
 def test_float32_keeps_precision(rng):
@@ -386,3 +387,55 @@ def test_property_scaling_by_powers_of_two(a, j):
     scale = max(np.abs(x).max(), np.finfo(float).tiny)
     atol = 100 * max(a.shape) * kappa * EPS * scale
     np.testing.assert_allclose(pinv_svd(c * a, rtol=PROPERTY_RTOL) * c, x, rtol=0, atol=atol)
+
+
+# ---------------------------------------------------------------- pinv_eigh
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_pinv_eigh_matches_numpy(rng, shape):
+    a = _random_rank(rng, shape, min(shape[-2:]), cond=10.0)
+    np.testing.assert_allclose(pinv_eigh(a), np.linalg.pinv(a), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(6, 4), (4, 6)])
+def test_pinv_eigh_rank_deficient_and_scaled(rng, shape):
+    a = _random_rank(rng, shape, 2, cond=10.0)
+    for scale in (1e-150, 1.0, 1e150):
+        x = pinv_eigh(scale * a, rtol=1e-6)
+        expected = np.linalg.pinv(scale * a, rtol=1e-6)
+        np.testing.assert_allclose(x, expected, rtol=0, atol=1e-10 * np.abs(expected).max())
+
+
+def test_pinv_eigh_error_grows_like_kappa_squared(rng):
+    """Forming the Gram matrix squares the condition number: slope 2, against 1 for the SVD."""
+    kappas, errors = [], []
+    for lk in range(3, 22, 3):
+        a, x = _exact_pair(rng, 32, 8, np.round(np.linspace(0, lk, 8)))
+        kappas.append(2.0**lk)
+        errors.append(np.linalg.norm(pinv_eigh(a) - x, 2) / np.linalg.norm(x, 2))
+    slope = np.polyfit(np.log(kappas), np.log(errors), 1)[0]
+    assert 1.5 < slope < 2.5
+    assert errors[-1] > 100 * kappas[-1] * U_ROUND  # far worse than the SVD's kappa u
+
+
+@pytest.mark.parametrize("shape", EMPTY_SHAPES)
+def test_pinv_eigh_empty(shape):
+    a = np.zeros(shape)
+    assert pinv_eigh(a).shape == (*shape[:-2], shape[-1], shape[-2])
+
+
+def test_pinv_eigh_rejects_bad_input():
+    with pytest.raises(ValueError):
+        pinv_eigh(np.array([1.0, 2.0]))
+    with pytest.raises(ValueError):
+        pinv_eigh(np.array([[np.nan, 1.0]]))
+    with pytest.raises(ValueError, match="rtol"):
+        pinv_eigh(np.eye(2), rtol=-1.0)
+
+
+def test_pinv_eigh_default_cutoff_drops_rounding_noise(rng):
+    """Rank 2 in a 6 x 4 matrix: the zero singular values come out of the Gram matrix as noise
+    of size about sqrt(eps); the default cutoff drops them, as pinv_svd drops its own."""
+    a = _random_rank(rng, (6, 4), 2, cond=10.0)
+    np.testing.assert_allclose(pinv_eigh(a), pinv_svd(a), rtol=0, atol=1e-10)

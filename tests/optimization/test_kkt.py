@@ -242,8 +242,8 @@ def test_each_residual_measures_its_condition():
     # The optimum with a negative multiplier on an inactive constraint: g_2(1.4, 1.7) = -1.2.
     res = kkt_residuals(problem, [1.4, 1.7], [0.8, -0.5, 0.0, 0.0, 0.0])
     np.testing.assert_allclose(res.dual_feasibility, 0.5, rtol=0, atol=0)
-    np.testing.assert_allclose(res.complementary_slackness, 0.6, rtol=16 * EPS)
-    np.testing.assert_allclose(res.stationarity, 1.0, rtol=16 * EPS)  # grad g_2 = (1, 2), times 0.5
+    np.testing.assert_allclose(res.complementary_slackness, 0.6, rtol=16 * EPS, atol=0)
+    np.testing.assert_allclose(res.stationarity, 1.0, rtol=16 * EPS, atol=0)  # grad g_2 = (1, 2), times 0.5
     # A feasible interior point with zero multipliers: only stationarity fails (grad f = 2x - (2, 5)).
     res = kkt_residuals(problem, [1.0, 1.0], np.zeros(5))
     assert res == (3.0, 0.0, 0.0, 0.0)
@@ -409,7 +409,7 @@ def test_multiplier_estimate_with_equalities(rng):
     n = 5
     problem = quadratic_program(np.eye(n), np.zeros(n), a_eq=np.ones((1, n)), b_eq=[1.0])
     est = estimate_multipliers(problem, np.full(n, 1 / n))
-    np.testing.assert_allclose(est.eq, [-1 / n], rtol=16 * EPS)
+    np.testing.assert_allclose(est.eq, [-1 / n], rtol=16 * EPS, atol=0)
     assert est.ineq.shape == (0,)
 
 
@@ -436,7 +436,7 @@ def test_active_sets_find_the_textbook_qp_solution():
     (best,) = points
     np.testing.assert_allclose(best.x, [1.4, 1.7], rtol=0, atol=1e-12)
     np.testing.assert_allclose(best.ineq_multipliers, [0.8, 0, 0, 0, 0], rtol=0, atol=1e-12)
-    np.testing.assert_allclose(best.objective, 0.16 + 0.64 - 7.25, rtol=1e-13)
+    np.testing.assert_allclose(best.objective, 0.16 + 0.64 - 7.25, rtol=1e-13, atol=0)
     assert best.active == (0,)
 
 
@@ -474,6 +474,65 @@ def test_active_sets_miss_minimisers_without_a_cq():
     """The minimiser is not a KKT point: enumeration finds nothing (step 5 of the procedure)."""
     assert solve_by_active_sets(square_le_zero(), [[0.0], [0.5], [-0.5]]) == []
     assert solve_by_active_sets(kuhn_tucker_cusp(), [[1.0, 0.0], [0.5, 0.1], [0.0, 0.0]]) == []
+
+
+def test_active_sets_can_list_a_point_where_every_cq_fails():
+    """min x^2 s.t. x^2 <= 0: LICQ and MFCQ fail at 0, yet (0, lambda = 0) is a KKT point."""
+    problem = ConstrainedProblem(
+        objective=lambda x: x[0] ** 2,
+        gradient=lambda x: np.array([2.0 * x[0]]),
+        n_vars=1,
+        ineq=lambda x: np.array([x[0] ** 2]),
+        ineq_jacobian=lambda x: np.array([[2.0 * x[0]]]),
+    )
+    assert not licq_holds(problem, [0.0]) and not mfcq_holds(problem, [0.0])
+    points = solve_by_active_sets(problem, [[0.0], [0.5]])
+    assert len(points) == 1 and points[0].x[0] == 0.0
+    assert points[0].ineq_multipliers[0] == 0.0
+
+
+def tilted_saddle_in_disc():
+    """min x1^2 - x2^2 - x2 / 2 on the unit disc: global minimum (0, 1), f = -1.5."""
+    return ConstrainedProblem(
+        objective=lambda x: x[0] ** 2 - x[1] ** 2 - 0.5 * x[1],
+        gradient=lambda x: np.array([2.0 * x[0], -2.0 * x[1] - 0.5]),
+        n_vars=2,
+        ineq=lambda x: np.array([x @ x - 1.0]),
+        ineq_jacobian=lambda x: 2.0 * x[None, :],
+    )
+
+
+def test_active_sets_need_starts_in_every_basin():
+    """One start misses the global minimum of a nonlinear problem; a grid of starts finds it."""
+    problem = tilted_saddle_in_disc()
+    single = solve_by_active_sets(problem, [[0.1, -0.5]])
+    assert min(p.objective for p in single) > -1.4  # (0, 1) missed
+    grid = np.array([[a, b] for a in np.linspace(-0.9, 0.9, 4) for b in np.linspace(-0.9, 0.9, 4)])
+    best = solve_by_active_sets(problem, grid)[0]
+    np.testing.assert_allclose(best.x, [0.0, 1.0], rtol=0, atol=1e-8)
+    # Oracle: the objective on a fine polar grid of the disc.
+    r, t = np.meshgrid(np.linspace(0, 1, 401), np.linspace(0, 2 * np.pi, 1601))
+    values = (r * np.cos(t)) ** 2 - (r * np.sin(t)) ** 2 - 0.5 * r * np.sin(t)
+    assert best.objective <= values.min() + 1e-12
+    assert best.objective >= values.min() - 1e-4
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_active_sets_of_an_indefinite_qp_find_the_global_minimum(seed):
+    """Closed-form enumeration (no starts) against brute force on a fine grid of the box."""
+    gen = np.random.default_rng(seed)
+    b = gen.normal(size=(2, 2))
+    q = b + b.T  # indefinite in general
+    c = gen.normal(size=2)
+    a = np.vstack([np.eye(2), -np.eye(2), gen.normal(size=(1, 2))])
+    bounds = np.r_[np.ones(4), 0.5]
+    best = solve_by_active_sets(quadratic_program(q, c, a, bounds))[0]
+    grid = np.stack(np.meshgrid(np.linspace(-1, 1, 801), np.linspace(-1, 1, 801)), axis=-1)
+    grid = grid.reshape(-1, 2)
+    grid = grid[grid @ a[4] <= 0.5]
+    values = 0.5 * np.einsum("ki,ij,kj->k", grid, q, grid) + grid @ c
+    lipschitz = np.abs(q).sum() * 2 + np.abs(c).sum()
+    assert values.min() - lipschitz * 2.5e-3 <= best.objective <= values.min() + 1e-12
 
 
 def test_active_sets_with_an_equality():

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from scipy.optimize import minimize
+from scipy.optimize import lsq_linear, minimize
 
 from mathguide.optimization.water_filling import water_filling
 
@@ -35,7 +35,7 @@ def sort_based_water_filling(alpha: np.ndarray, total: float) -> np.ndarray:
     """Second algorithm: sort alpha, grow the filled set while the level stays above the next floor."""
     order = np.sort(alpha)
     levels = (total + np.cumsum(order)) / np.arange(1, alpha.size + 1)
-    k = np.max(np.nonzero(levels > order)[0]) + 1  # filled channels: those with alpha below the level
+    k = np.max(np.nonzero(levels > order)[0], initial=0) + 1  # filled channels: those with alpha below the level
     return np.maximum(levels[k - 1] - alpha, 0.0)
 
 
@@ -57,19 +57,47 @@ def test_against_the_sort_based_solution(rng):
     np.testing.assert_allclose(x, expected, rtol=0, atol=64 * EPS * (alpha.max() + total.max()))
 
 
+def kkt_multipliers(alpha: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, float]:
+    """Multipliers fitted at x alone: min ||grad f - lam + nu 1|| over lam >= 0 on {x = 0}, nu free."""
+    n = alpha.size
+    grad = -1.0 / (alpha + x)
+    active = np.flatnonzero(x <= 0.0)
+    matrix = np.hstack([-np.eye(n)[:, active], np.ones((n, 1))])
+    lower = np.r_[np.zeros(active.size), -np.inf]
+    sol = lsq_linear(matrix, -grad, bounds=(lower, np.inf), method="bvls", tol=1e-15).x
+    lam = np.zeros(n)
+    lam[active] = sol[:-1]
+    return lam, float(sol[-1])
+
+
+def kkt_residuals(alpha, total, x, lam, nu) -> np.ndarray:
+    """Stationarity, primal feasibility, dual feasibility, complementary slackness (max-norms)."""
+    stationarity = np.abs(-1.0 / (alpha + x) - lam + nu).max()
+    primal = max(np.maximum(-x, 0.0).max(), abs(x.sum() - total))
+    return np.array([stationarity, primal, np.maximum(-lam, 0.0).max(), np.abs(lam * x).max()])
+
+
 def test_kkt_conditions_hold(rng):
-    """x_i = max(0, w - alpha_i); with nu = 1/w the multipliers lambda_i = nu - 1/alpha_i >= 0 off the support."""
-    alpha = rng.uniform(0.1, 3.0, size=(20, 5))
-    total = rng.uniform(0.5, 5.0, size=20)
-    x, level = water_filling(alpha, total)
-    nu = 1.0 / level[:, None]
-    lam = np.where(x > 0, 0.0, nu - 1.0 / alpha)
-    scale = 64 * EPS * (1 + 1 / alpha.min() ** 2) * (alpha.max() + total.max())
-    stationarity = -1.0 / (alpha + x) - lam + nu
-    np.testing.assert_allclose(stationarity, 0.0, rtol=0, atol=scale)
-    assert np.all(lam >= -scale)
-    np.testing.assert_allclose(lam * x, 0.0, rtol=0, atol=0)
-    np.testing.assert_allclose(x.sum(axis=-1), total, rtol=16 * 5 * EPS)
+    """Multipliers computed from x by bounded least squares, not from the level; all four residuals."""
+    for _ in range(20):
+        alpha = rng.uniform(0.1, 3.0, size=5)
+        total = float(rng.uniform(0.5, 5.0))
+        x, level = water_filling(alpha, total)
+        lam, nu = kkt_multipliers(alpha, x)
+        scale = 64 * EPS * (1 + 1 / alpha.min() ** 2) * (alpha.max() + total)
+        assert kkt_residuals(alpha, total, x, lam, nu).max() <= scale
+        np.testing.assert_allclose(nu, 1.0 / level, rtol=64 * EPS, atol=0)
+
+
+def test_kkt_check_rejects_a_wrong_level(rng):
+    """The check above can fail: a level off by 1% leaves a residual."""
+    alpha = rng.uniform(0.1, 3.0, size=5)
+    total = 2.0
+    level = water_filling(alpha, total).level
+    for wrong in (0.99 * level, 1.01 * level):
+        x = np.maximum(wrong - alpha, 0.0)
+        lam, nu = kkt_multipliers(alpha, x)
+        assert kkt_residuals(alpha, total, x, lam, nu).max() > 1e-3
 
 
 @pytest.mark.parametrize("batch", [(), (1,), (4,), (2, 3)])
@@ -99,16 +127,16 @@ def test_edge_cases():
     assert level == 0.5
     # Equal floors (ties): the budget is split evenly.
     x, level = water_filling(np.full(5, 2.0), 1.0)
-    np.testing.assert_allclose(x, np.full(5, 0.2), rtol=4 * EPS)
-    np.testing.assert_allclose(level, 2.2, rtol=4 * EPS)
+    np.testing.assert_allclose(x, np.full(5, 0.2), rtol=4 * EPS, atol=0)
+    np.testing.assert_allclose(level, 2.2, rtol=4 * EPS, atol=0)
     # One channel takes everything.
     x, level = water_filling([3.0], 7.0)
     assert x[0] == 7.0 and level == 10.0
     # A huge budget fills every channel: x_i = (P + sum alpha)/n - alpha_i.
     alpha = np.array([1.0, 2.0, 3.0])
     x, _ = water_filling(alpha, 1e12)
-    np.testing.assert_allclose(x, (1e12 + 6.0) / 3 - alpha, rtol=4 * EPS)
-    np.testing.assert_allclose(x.sum(), 1e12, rtol=4 * EPS)
+    np.testing.assert_allclose(x, (1e12 + 6.0) / 3 - alpha, rtol=4 * EPS, atol=0)
+    np.testing.assert_allclose(x.sum(), 1e12, rtol=4 * EPS, atol=0)
     # A floor far above the others stays dry.
     x, _ = water_filling([1e-3, 1e6], 1.0)
     assert x[1] == 0.0
@@ -118,8 +146,8 @@ def test_edge_cases():
 def test_huge_inputs_do_not_overflow():
     # alpha_1 + total and sum(alpha) exceed the largest float, the answer does not: w = 1.5e308.
     x, level = water_filling([1e308, 1e308], 1e308)
-    np.testing.assert_allclose(x, [5e307, 5e307], rtol=4 * EPS)
-    np.testing.assert_allclose(level, 1.5e308, rtol=4 * EPS)
+    np.testing.assert_allclose(x, [5e307, 5e307], rtol=4 * EPS, atol=0)
+    np.testing.assert_allclose(level, 1.5e308, rtol=4 * EPS, atol=0)
     # A level beyond the largest float is reported as inf; the allocation stays exact.
     with np.errstate(over="raise"):
         x, level = water_filling([1e308], 1e308)
@@ -167,4 +195,12 @@ def test_allocation_is_feasible_and_has_the_kkt_form(alpha, total):
     x, level = water_filling(alpha, total)
     assert np.all(x >= 0)
     np.testing.assert_allclose(x.sum(), total, rtol=0, atol=16 * alpha.size * EPS * (total + alpha.sum()))
-    np.testing.assert_array_equal(x, np.maximum(level - alpha, 0.0))
+    # Against the sort-based algorithm (not the function's own return formula).
+    if total == 0.0:
+        np.testing.assert_array_equal(x, 0.0)
+        return
+    expected = sort_based_water_filling(alpha, total)
+    atol = 64 * alpha.size * EPS * (total + alpha.max())
+    np.testing.assert_allclose(x, expected, rtol=0, atol=atol)
+    if total >= 1e-6 * alpha.max():  # otherwise x rounds to 0 and nu is not determined
+        np.testing.assert_allclose(1.0 / level, kkt_multipliers(alpha, x)[1], rtol=1e-9, atol=0)

@@ -314,7 +314,7 @@ def test_vjp_special_cases(rng):
     y = entmax15(3 * x)
     out = entmax_vjp(y, g, 1.5)
     assert (out[y == 0] == 0).all()
-    np.testing.assert_allclose(out.sum(-1), 0, atol=tol(np.float64, 7, np.abs(g).max()))
+    np.testing.assert_allclose(out.sum(-1), 0, atol=tol(np.float64, 7, np.abs(g).max()), rtol=0)
     # alpha > 2: zeros of y must not produce inf.
     assert np.isfinite(entmax_vjp(entmax_bisect(3 * x, 3.0), g, 3.0)).all()
 
@@ -354,3 +354,55 @@ def test_property_on_simplex(x, alpha):
     for p in (entmax15(x), entmax_bisect(x, alpha)):
         assert (p >= 0).all()
         np.testing.assert_allclose(p.sum(-1), 1, rtol=0, atol=tol(np.float64, x.shape[-1], 2))
+
+
+def _entmax_decimal(x: np.ndarray, alpha: float, digits: int = 50) -> np.ndarray:
+    """Independent reference: bisection in 50-digit decimal arithmetic on the float scores."""
+    from decimal import Decimal, localcontext
+
+    with localcontext() as ctx:
+        ctx.prec = digits
+        a = Decimal(alpha)
+        z = [(a - 1) * Decimal(float(v)) for v in x]
+        top = max(z)
+        z = [v - top for v in z]
+        power = 1 / (a - 1)
+        lo, hi = Decimal(-1), Decimal(0)
+        for _ in range(170):
+            mid = (lo + hi) / 2
+            if sum((v - mid) ** power for v in z if v > mid) >= 1:
+                lo = mid
+            else:
+                hi = mid
+        return np.array([float((v - lo) ** power) if v > lo else 0.0 for v in z])
+
+
+@pytest.mark.parametrize("alpha", [1.25, 3.0, 5.0, 8.0])
+def test_entmax_bisect_large_alpha_against_decimal_reference(alpha):
+    rng = np.random.default_rng(8)
+    for scale in (0.1, 1.0):
+        x = scale * rng.standard_normal(50)
+        np.testing.assert_allclose(entmax_bisect(x, alpha), _entmax_decimal(x, alpha), rtol=0, atol=5e-11)
+
+
+def test_entmax_bisect_iterates_to_full_precision():
+    """The default iterates until the bracket is at float resolution: 50 halvings were not enough."""
+    x = 0.1 * np.random.default_rng(8).standard_normal(50)
+    reference = _entmax_decimal(x, 8.0)
+    full = np.abs(entmax_bisect(x, 8.0) - reference).max()
+    fifty = np.abs(entmax_bisect(x, 8.0, n_iter=50) - reference).max()
+    assert full < fifty / 3
+
+
+@pytest.mark.parametrize(
+    "f",
+    [entmax15, lambda v: entmax_bisect(v, 3.0), lambda v: entmax_bisect(v, 1e308), sparsemax],
+)
+def test_scores_spanning_more_than_the_float_range(f):
+    """No NaN and no overflow warning: the far entries get exactly 0."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(f(np.array([1e308, -1e308, 0.0])), [1.0, 0.0, 0.0])
+        np.testing.assert_array_equal(f(np.array([1e308, 0.0])), [1.0, 0.0])

@@ -110,11 +110,12 @@ def test_huge_values_do_not_overflow_or_warn():
     # pytest turns warnings (including NumPy overflow RuntimeWarnings) into errors.
     x = np.array([[1e4, -1e4, 0.0], [1e4, 1e4, -1e4]])
     np.testing.assert_array_equal(softmax(x), [[1.0, 0.0, 0.0], [0.5, 0.5, 0.0]])
-    np.testing.assert_allclose(log_softmax(x), [[0.0, -2e4, -1e4], [-math.log(2), -math.log(2), -2e4 - math.log(2)]])
+    np.testing.assert_allclose(log_softmax(x), [[0.0, -2e4, -1e4], [-math.log(2), -math.log(2), -2e4 - math.log(2)]],
+        rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(softmax(x.astype(np.float32)), np.array([[1, 0, 0], [0.5, 0.5, 0]], np.float32))
     lp32 = log_softmax(x.astype(np.float32))
     assert lp32.dtype == np.float32
-    np.testing.assert_allclose(lp32, log_softmax(x), rtol=4 * EPS32)
+    np.testing.assert_allclose(lp32, log_softmax(x), rtol=4 * EPS32, atol=0)
     np.testing.assert_array_equal(topk_softmax(x, 2), [[1.0, 0.0, 0.0], [0.5, 0.5, 0.0]])
     assert np.all(np.isin(gumbel_max_sample(x, rng=0, size=50), [0, 1]))
     assert np.all(np.isfinite(taylor_softmax(x, order=10)))
@@ -139,7 +140,7 @@ def test_minus_inf_entries_get_zero_probability(rng):
     lp = log_softmax(x)
     assert np.all(np.isneginf(lp[:, 1]))
     finite = np.isfinite(x)
-    np.testing.assert_allclose(lp[finite], scipy.special.log_softmax(x, axis=-1)[finite], rtol=8 * EPS64)
+    np.testing.assert_allclose(lp[finite], scipy.special.log_softmax(x, axis=-1)[finite], rtol=8 * EPS64, atol=0)
 
 
 def test_all_minus_inf_slice_raises():
@@ -184,7 +185,7 @@ def test_axis_and_temperature_validation():
 
 def test_temperature_limits_and_closed_form(rng):
     x = np.array([1.0, 3.0, -2.0, 3.0, 0.5])
-    np.testing.assert_allclose(softmax(x, temperature=0.3), scipy.special.softmax(x / 0.3), rtol=8 * EPS64 * 5)
+    np.testing.assert_allclose(softmax(x, temperature=0.3), scipy.special.softmax(x / 0.3), rtol=8 * EPS64 * 5, atol=0)
     # T -> 0: uniform over the two maximisers (exactly: the other exponents underflow to 0).
     np.testing.assert_array_equal(softmax(x, temperature=1e-3), [0, 0.5, 0, 0.5, 0])
     expected32 = np.array([0, 0.5, 0, 0.5, 0], np.float32)
@@ -237,7 +238,7 @@ def test_softmax_vjp_is_the_jacobian_product(rng):
     p = softmax(x)
     jac = np.diag(p) - np.outer(p, p)
     np.testing.assert_allclose(softmax_vjp(p, g), jac.T @ g, rtol=0, atol=16 * EPS64)
-    np.testing.assert_allclose(softmax_vjp(p, g).sum(), 0.0, atol=16 * EPS64)
+    np.testing.assert_allclose(softmax_vjp(p, g).sum(), 0.0, atol=16 * EPS64, rtol=0)
 
 
 def test_softmax_vjp_validation():
@@ -258,9 +259,9 @@ def test_margin_softmax_closed_form(rng):
     rows = np.arange(6)
     num = np.exp(s * (x[rows, t] - m))
     den = num + (np.exp(s * x).sum(axis=1) - np.exp(s * x[rows, t]))
-    np.testing.assert_allclose(p[rows, t], num / den, rtol=32 * EPS64)
+    np.testing.assert_allclose(p[rows, t], num / den, rtol=32 * EPS64, atol=0)
     # Zero margin and unit scale is plain softmax; a margin lowers the target probability.
-    np.testing.assert_allclose(margin_softmax(x, t, margin=0.0), softmax(x), rtol=8 * EPS64)
+    np.testing.assert_allclose(margin_softmax(x, t, margin=0.0), softmax(x), rtol=8 * EPS64, atol=0)
     assert np.all(p[rows, t] < softmax(s * x)[rows, t])
 
 
@@ -321,7 +322,7 @@ def test_taylor_softmax_matches_direct_formula(rng, order, shape):
 def test_taylor_softmax_is_strictly_positive(x, order):
     p = taylor_softmax(x, order)
     assert np.all(p > 0)
-    np.testing.assert_allclose(p.sum(), 1.0, atol=8 * x.size * EPS64)
+    np.testing.assert_allclose(p.sum(), 1.0, atol=8 * x.size * EPS64, rtol=0)
 
 
 def test_taylor_polynomial_has_no_real_zero_on_a_grid():
@@ -332,7 +333,7 @@ def test_taylor_polynomial_has_no_real_zero_on_a_grid():
         assert np.all(p > 0)
         f = sum(u**k / math.factorial(k) for k in range(order + 1))
         i = np.argmin(f)
-        np.testing.assert_allclose(f[i], u[i] ** order / math.factorial(order), rtol=1e-3)
+        np.testing.assert_allclose(f[i], u[i] ** order / math.factorial(order), rtol=1e-3, atol=0)
 
 
 def test_taylor_order_validation():
@@ -350,7 +351,7 @@ def test_taylor_order_validation():
 
 def test_topk_with_k_equal_n_is_softmax_and_k_one_is_argmax(rng):
     x = rng.standard_normal((6, 5))
-    np.testing.assert_allclose(topk_softmax(x, 5), softmax(x), rtol=8 * EPS64)
+    np.testing.assert_allclose(topk_softmax(x, 5), softmax(x), rtol=8 * EPS64, atol=0)
     np.testing.assert_array_equal(topk_softmax(x, 1), np.eye(5)[np.argmax(x, axis=-1)])
     np.testing.assert_array_equal(topk_softmax(x.T, 1, axis=0), np.eye(5)[np.argmax(x, axis=-1)].T)
 
@@ -389,7 +390,7 @@ def test_topk_is_permutation_equivariant(x, data):
 
 def test_topk_with_minus_inf_and_k_validation():
     x = np.array([[0.0, -np.inf, 1.0], [-np.inf, -np.inf, 2.0]])
-    np.testing.assert_allclose(topk_softmax(x, 3), softmax(x), rtol=8 * EPS64)
+    np.testing.assert_allclose(topk_softmax(x, 3), softmax(x), rtol=8 * EPS64, atol=0)
     np.testing.assert_array_equal(topk_softmax(x, 2)[1], [0.0, 0.0, 1.0])
     with pytest.raises(ValueError, match=r"k must satisfy 1 <= k <= n = 3"):
         topk_softmax(x, 4)
@@ -455,6 +456,10 @@ def test_sampler_validation(rng):
     np.testing.assert_array_equal(
         gumbel_max_sample(np.zeros(4), rng=7, size=20), gumbel_max_sample(np.zeros(4), rng=7, size=20)
     )
+    # ... and another seed, other draws (a constant function would pass the line above).
+    assert not np.array_equal(
+        gumbel_max_sample(np.zeros(4), rng=8, size=20), gumbel_max_sample(np.zeros(4), rng=7, size=20)
+    )
 
 
 def test_taylor_softmax_high_order_in_float32_and_order_cap(rng):
@@ -489,3 +494,35 @@ def test_gumbel_max_float32_huge_logits_equal_float64_draws():
     np.testing.assert_array_equal(
         gumbel_max_sample(x32, rng=3, size=100_000), gumbel_max_sample(x64, rng=3, size=100_000)
     )
+
+
+@pytest.mark.parametrize("order", [2, 80, 120])
+def test_taylor_softmax_widely_spread_scores_against_exact_rationals(order):
+    """[1e4, 0, -3]: f(0) / f(1e4) is about 6.6e-282 at order 120, representable, so not 0."""
+    from fractions import Fraction
+    from math import factorial
+
+    x = np.array([1e4, 0.0, -3.0])
+    f = [sum(Fraction(float(v)) ** k / factorial(k) for k in range(order + 1)) for v in x]
+    exact = np.array([float(v / sum(f)) for v in f])
+    assert exact.min() > 0
+    np.testing.assert_allclose(taylor_softmax(x, order), exact, rtol=1e-12, atol=0)
+
+
+def test_softmax_vjp_rejects_y_off_the_simplex():
+    g = np.ones(3)
+    for bad in ([0.5, 0.5, 0.5], [1.2, -0.1, -0.1], [0.2, 0.2, 0.2]):
+        with pytest.raises(ValueError, match="y must be a probability vector"):
+            softmax_vjp(np.array(bad), g)
+    y = softmax(np.array([1.0, 2.0, 3.0]))
+    assert np.isfinite(softmax_vjp(y, g)).all()
+
+
+def test_softmax_scores_spanning_more_than_the_float_range():
+    """Differences beyond the largest float become -inf after the shift: probability exactly 0."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(softmax(np.array([1e308, -1e308, 0.0])), [1.0, 0.0, 0.0])
+        assert np.isneginf(log_softmax(np.array([1e308, -1e308]))[1])

@@ -72,7 +72,7 @@ def test_axis_argument(rng, axis):
 def test_integer_input_becomes_float64():
     p = sparsemax(np.array([[3, 1, 0]]))
     assert p.dtype == np.float64
-    np.testing.assert_allclose(p, [[1, 0, 0]], atol=0)
+    np.testing.assert_allclose(p, [[1, 0, 0]], atol=0, rtol=0)
 
 
 def test_input_not_mutated(rng):
@@ -148,7 +148,7 @@ def test_large_supports_need_several_rounds(rng):
 
 # --------------------------------------------------------------------------- edge cases
 def test_ties():
-    np.testing.assert_allclose(sparsemax([1.0, 1.0, 1.0, 0.0]), [1 / 3, 1 / 3, 1 / 3, 0], atol=4 * EPS64)
+    np.testing.assert_allclose(sparsemax([1.0, 1.0, 1.0, 0.0]), [1 / 3, 1 / 3, 1 / 3, 0], atol=4 * EPS64, rtol=0)
     np.testing.assert_array_equal(sparsemax([2.0, 2.0]), [0.5, 0.5])
     np.testing.assert_array_equal(sparsemax(np.zeros((2, 4))), np.full((2, 4), 0.25))
 
@@ -258,7 +258,7 @@ def test_vjp_is_the_projection_jacobian(rng):
     g = rng.standard_normal((7, 5))
     expected = np.einsum("bij,bi->bj", jac, g)
     np.testing.assert_allclose(sparsemax_vjp(y, g), expected, rtol=0, atol=8 * EPS64 * 5)
-    np.testing.assert_allclose(sparsemax_vjp(y, g).sum(-1), 0, atol=8 * EPS64 * 5 * np.abs(g).max())
+    np.testing.assert_allclose(sparsemax_vjp(y, g).sum(-1), 0, atol=8 * EPS64 * 5 * np.abs(g).max(), rtol=0)
 
 
 def test_vjp_axis_and_dtype(rng):
@@ -289,7 +289,7 @@ def test_loss_gradient_and_zero(rng):
     loss = sparsemax_loss(x, q)
     assert (loss >= 0).all()
     at_optimum = sparsemax_loss(x, sparsemax(x))
-    np.testing.assert_allclose(at_optimum, 0, atol=tol(np.float64, n, 1 + np.abs(x).max()))
+    np.testing.assert_allclose(at_optimum, 0, atol=tol(np.float64, n, 1 + np.abs(x).max()), rtol=0)
 
 
 def test_loss_matches_martins_astudillo_formula(rng):

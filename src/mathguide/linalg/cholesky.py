@@ -65,7 +65,9 @@ def cholesky(a) -> np.ndarray:
     Parameters
     ----------
     a : ndarray of shape (n, n)
-        Symmetric positive definite matrix (only its lower triangle is read).
+        Symmetric positive definite matrix. Symmetry is checked up to rounding
+        (``|a - a.T| <= 16 n eps max|a|``, else ``ValueError``); the factorisation then
+        uses only the lower triangle.
 
     Returns
     -------
@@ -83,7 +85,10 @@ def cholesky(a) -> np.ndarray:
     -----
     :math:`n^3/3` flops, half of LU. No pivoting is needed: since
     :math:`a_{ii} = \sum_k l_{ik}^2`, every :math:`|l_{ij}| \le \sqrt{a_{ii}}`, so nothing can grow,
-    and the computed factor is backward stable.
+    and whenever the factorisation runs to completion the computed factor is backward stable.
+    Completion is guaranteed only when :math:`20 n^{3/2} \kappa_2(\mathbf{A})\, u < 1`
+    (Higham 2002, theorem 10.7); beyond that, rounding can make a pivot non-positive (the
+    Hilbert matrix of order 14 raises here, as in LAPACK).
 
     References
     ----------
@@ -113,7 +118,9 @@ def ldl(a) -> LDL:
     Parameters
     ----------
     a : ndarray of shape (n, n)
-        Symmetric matrix (only its lower triangle is read); need not be definite.
+        Symmetric matrix; need not be definite. Symmetry is checked up to rounding
+        (``|a - a.T| <= 16 n eps max|a|``, else ``ValueError``); the factorisation then
+        uses only the lower triangle.
 
     Returns
     -------

@@ -15,6 +15,7 @@ __all__ = [
     "PenroseResiduals",
     "lstsq_min_norm",
     "penrose_residuals",
+    "pinv_eigh",
     "pinv_normal_equations",
     "pinv_svd",
     "pinv_tikhonov",
@@ -226,6 +227,63 @@ def pinv_svd(a, *, rtol=None) -> np.ndarray:
     s_inv = _svd_reciprocals(s, rtol)
     # V diag(s_inv) U^T, scaling the columns of V instead of forming diag(s_inv).
     return (_transpose(vt) * s_inv[..., np.newaxis, :]) @ _transpose(u)
+
+
+def pinv_eigh(a, *, rtol=None) -> np.ndarray:
+    r"""Pseudo-inverse from the spectral decomposition of the Gram matrix: :math:`A^+ = V \Lambda^+ V^	op A^	op`.
+
+    With :math:`A^	op A = V \Lambda V^	op` (symmetric eigendecomposition, :math:`\Lambda = \Sigma^2`),
+    :math:`A^+ = (A^	op A)^+ A^	op = V \Lambda^+ V^	op A^	op`, where :math:`\Lambda^+` inverts the
+    eigenvalues above ``rtol**2`` times the largest and zeroes the others (a cutoff ``rtol`` on the
+    singular values :math:`\sqrt{\lambda_i}`, as in :func:`pinv_svd`). For a wide matrix the same
+    is done with :math:`A A^	op`: :math:`A^+ = A^	op U \Lambda^+ U^	op`.
+
+    Parameters
+    ----------
+    a : array_like of shape (..., m, n)
+        Finite real matrices (any rank, any shape including empty).
+    rtol : float or array_like broadcasting against the batch shape ``(...)``, optional
+        Relative cutoff on the singular values (eigenvalues below ``rtol**2 * lambda_max`` are
+        dropped). Default ``sqrt(max(m, n) * eps)``: eigenvalues of the Gram matrix below about
+        ``eps * lambda_max`` are rounding noise, so singular values below about
+        ``sqrt(eps) * sigma_1`` cannot be resolved by this route and are dropped.
+
+    Returns
+    -------
+    ndarray of shape (..., n, m)
+
+    Raises
+    ------
+    ValueError
+        If ``a`` has fewer than two dimensions or non-finite entries, or ``rtol`` is negative or NaN.
+
+    Notes
+    -----
+    Cost: the Gram matrix (:math:`m n^2` flops for a tall matrix) and a symmetric
+    eigendecomposition of order :math:`\min(m, n)`. Equal to :func:`pinv_svd` in exact arithmetic,
+    but forming the Gram matrix squares the condition number: the relative error is about
+    :math:`\kappa(A)^2 u`, like the normal equations. The entries are scaled by a power of two
+    first, so that the Gram matrix neither overflows nor underflows.
+
+    See the chapter ``chapters/linalg/pseudo-inverse.md``.
+    """
+    a = as_matrix_stack(a, "a")
+    m, n = a.shape[-2:]
+    rtol = np.sqrt(_default_rtol(m, n, a.dtype)) if rtol is None else _check_rtol(rtol, m, n, a.dtype)
+    scale = _power_of_two_scale(a)
+    b = a / scale  # exact
+    wide = m < n
+    if wide:
+        b = _transpose(b)  # pinv(A) = pinv(A^T)^T
+    lam, v = np.linalg.eigh(_transpose(b) @ b)
+    lam_max = lam.max(axis=-1, keepdims=True, initial=0.0)
+    cutoff = (np.asarray(rtol)[..., np.newaxis] ** 2) * lam_max
+    keep = lam > cutoff
+    lam_inv = np.divide(1.0, lam, out=np.zeros_like(lam), where=keep)
+    x = ((v * lam_inv[..., np.newaxis, :]) @ _transpose(v)) @ _transpose(b)
+    if wide:
+        x = _transpose(x)
+    return x / scale
 
 
 def lstsq_min_norm(a, b, *, rtol=None) -> np.ndarray:

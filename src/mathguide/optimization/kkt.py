@@ -7,7 +7,8 @@ A smooth constrained problem in standard form,
 is held by :class:`ConstrainedProblem` (callables for f, its gradient, g, h and their Jacobians).
 The functions below check the four KKT conditions at a point, test the constraint qualifications
 LICQ and MFCQ, estimate multipliers by non-negative least squares, and enumerate active sets to list
-every KKT point of a small problem. :func:`project_to_simplex` is the closed-form KKT solution of
+the KKT points of a small problem (all of them for a quadratic program, whose active-set systems are
+linear; those reachable from the given starts otherwise). :func:`project_to_simplex` is the closed-form KKT solution of
 the Euclidean projection onto the probability simplex (the book's ``sparsemax``); water-filling
 lives in :mod:`mathguide.optimization.water_filling`.
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -90,6 +91,9 @@ class ConstrainedProblem:
     ineq_jacobian: Callable[[np.ndarray], np.ndarray] | None = None
     eq: Callable[[np.ndarray], np.ndarray] | None = None
     eq_jacobian: Callable[[np.ndarray], np.ndarray] | None = None
+    # Set by :func:`quadratic_program`: (Q, c, A_ineq, b_ineq, A_eq, b_eq) as arrays, so that
+    # :func:`solve_by_active_sets` can solve each (linear) active-set system in closed form.
+    quadratic: tuple | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         check_positive_int(self.n_vars, "n_vars")
@@ -377,21 +381,29 @@ class KKTPoint(NamedTuple):
     active: tuple[int, ...]  # indices of the inequalities assumed active
 
 
-def solve_by_active_sets(problem: ConstrainedProblem, starts, *, tol: float = 1e-9) -> list[KKTPoint]:
-    """Every KKT point of a small problem, by enumerating the active sets; sorted by objective.
+def solve_by_active_sets(problem: ConstrainedProblem, starts=None, *, tol: float = 1e-9) -> list[KKTPoint]:
+    """KKT points of a small problem, by enumerating the active sets; sorted by objective.
 
     For each subset ``A`` of the inequalities, solve the square system
     ``grad f(x) + J_A(x)^T lambda_A + J_h(x)^T mu = 0``, ``g_A(x) = 0``, ``h(x) = 0`` in
-    ``(x, lambda_A, mu)`` from every start, and keep the solutions that satisfy the remaining KKT
-    conditions (``lambda_A >= 0``, ``g_i(x) <= 0`` off ``A``) to within ``tol``.
+    ``(x, lambda_A, mu)`` and keep the solutions that satisfy the remaining KKT conditions
+    (``lambda_A >= 0``, ``g_i(x) <= 0`` off ``A``) to within ``tol``.
+
+    For a problem built by :func:`quadratic_program` every such system is linear and is solved in
+    closed form (least squares, accepted only if consistent); ``starts`` is then ignored and the
+    list is complete, except that an active set whose system is singular contributes one point
+    (the minimum-norm solution) of its affine family of solutions. For any other problem each
+    system is solved by a root finder from every start, and only the solutions it reaches are
+    found: a KKT point is missed when no start lies in its basin of attraction, so give starts
+    spread over the feasible region (a grid, or many random points).
 
     Parameters
     ----------
     problem : ConstrainedProblem
         At most ``MAX_ENUMERATED_CONSTRAINTS`` inequality constraints.
-    starts : array_like of shape (k, n_vars)
+    starts : array_like of shape (k, n_vars), optional
         Starting points for x (the multipliers start at their least-squares estimate there).
-        A nonlinear system can have several solutions: give starts near each.
+        Required unless ``problem`` comes from :func:`quadratic_program`.
     tol : float, default 1e-9
         Acceptance tolerance on every KKT residual (scaled by ``1 + |f| + ||grad f||``), and the
         distance under which two points are the same.
@@ -399,27 +411,35 @@ def solve_by_active_sets(problem: ConstrainedProblem, starts, *, tol: float = 1e
     Returns
     -------
     list of KKTPoint
-        Distinct KKT points, by increasing objective. Empty if none was found; in particular the
-        minimisers at which no constraint qualification holds are never in it.
+        Distinct KKT points found, by increasing objective; the first is the best candidate, and
+        the global minimiser whenever the list is complete and the minimiser is a KKT point (a
+        constraint qualification holds there). A minimiser that admits no multipliers is never
+        in the list; a point where every constraint qualification fails can still be in it when
+        multipliers happen to exist (``min x^2`` s.t. ``x^2 <= 0`` gives ``x = 0``, ``lambda = 0``).
 
     Raises
     ------
     ValueError
-        If ``starts`` has the wrong shape or the problem has too many inequalities.
+        If ``starts`` is missing or has the wrong shape, or the problem has too many inequalities.
 
     Notes
     -----
-    Cost ``2^m * k`` calls of ``scipy.optimize.root`` (MINPACK's hybrid Powell method with a
-    finite-difference Jacobian); for a quadratic program each system is linear and is solved to
-    rounding error. This is steps 4 and 7 of the chapter's procedure; it finds KKT points only.
+    Cost ``2^m`` linear solves for a quadratic program, otherwise ``2^m * k`` calls of
+    ``scipy.optimize.root`` (MINPACK's hybrid Powell method with a finite-difference Jacobian).
+    This is steps 4 and 7 of the chapter's procedure; it finds KKT points only.
     See the chapter ``chapters/optimization/kkt.md``.
     """
     tol = _check_tol(tol)
-    starts = as_float_array(starts, "starts").astype(np.float64)
-    if starts.ndim == 1:
-        starts = starts[None, :]
-    if starts.ndim != 2 or starts.shape[1] != problem.n_vars or starts.shape[0] == 0:
-        raise ValueError(f"starts must have shape (k, {problem.n_vars}) with k >= 1, got {starts.shape}")
+    if starts is None and problem.quadratic is None:
+        raise ValueError("starts is required unless the problem comes from quadratic_program")
+    if starts is not None:
+        starts = as_float_array(starts, "starts").astype(np.float64)
+        if starts.ndim == 1:
+            starts = starts[None, :]
+        if starts.ndim != 2 or starts.shape[1] != problem.n_vars or starts.shape[0] == 0:
+            raise ValueError(f"starts must have shape (k, {problem.n_vars}) with k >= 1, got {starts.shape}")
+    if problem.quadratic is not None:
+        return _qp_kkt_points(problem, tol)
     ev0 = problem.evaluate(starts[0])
     m, n = ev0.g.size, problem.n_vars
     if m > MAX_ENUMERATED_CONSTRAINTS:
@@ -449,21 +469,50 @@ def solve_by_active_sets(problem: ConstrainedProblem, starts, *, tol: float = 1e
                     sol = root(system, np.concatenate([start, multipliers]), method="hybr")
                 if not np.all(np.isfinite(sol.x)):
                     continue
-                x = sol.x[:n]
-                lam = np.zeros(m)
-                lam[idx] = sol.x[n : n + idx.size]
-                mu = sol.x[n + idx.size :]
-                try:
-                    res = kkt_residuals(problem, x, lam, mu)
-                    ev = problem.evaluate(x)
-                except ValueError:  # left the domain of a callable
-                    continue
-                scale = 1.0 + abs(ev.f) + np.abs(ev.grad).max()
-                if res.max() > tol * scale:
-                    continue
-                if any(np.abs(x - point.x).max() <= np.sqrt(tol) * (1.0 + np.abs(x).max()) for point in found):
-                    continue
-                found.append(KKTPoint(x, lam, mu, ev.f, active))
+                _accept(problem, found, sol.x, idx, active, m, tol)
+    return sorted(found, key=lambda point: point.objective)
+
+
+def _accept(problem, found, z, idx, active, m, tol) -> None:
+    """Append the KKT point encoded by ``z = (x, lambda_A, mu)`` to ``found`` if it passes."""
+    n = problem.n_vars
+    x = z[:n]
+    lam = np.zeros(m)
+    lam[idx] = z[n : n + idx.size]
+    mu = z[n + idx.size :]
+    try:
+        res = kkt_residuals(problem, x, lam, mu)
+        ev = problem.evaluate(x)
+    except ValueError:  # left the domain of a callable
+        return
+    scale = 1.0 + abs(ev.f) + np.abs(ev.grad).max()
+    if res.max() > tol * scale:
+        return
+    if any(np.abs(x - point.x).max() <= np.sqrt(tol) * (1.0 + np.abs(x).max()) for point in found):
+        return
+    found.append(KKTPoint(x, lam, mu, ev.f, active))
+
+
+def _qp_kkt_points(problem: ConstrainedProblem, tol: float) -> list[KKTPoint]:
+    """Active-set enumeration for a quadratic program: one linear KKT system per active set."""
+    q, c, a_ineq, b_ineq, a_eq, b_eq = problem.quadratic
+    m = b_ineq.size
+    if m > MAX_ENUMERATED_CONSTRAINTS:
+        limit = MAX_ENUMERATED_CONSTRAINTS
+        raise ValueError(f"problem has {m} inequality constraints; at most {limit} can be enumerated")
+    found: list[KKTPoint] = []
+    for size in range(m + 1):
+        for active in itertools.combinations(range(m), size):
+            idx = np.array(active, dtype=int)
+            rows = np.vstack([a_ineq[idx], a_eq])  # (|A| + p, n)
+            k = rows.shape[0]
+            kkt = np.block([[q, rows.T], [rows, np.zeros((k, k))]])
+            rhs = np.concatenate([-c, b_ineq[idx], b_eq])
+            z = np.linalg.lstsq(kkt, rhs, rcond=None)[0]
+            scale = 1.0 + np.abs(kkt).max() * (1.0 + np.abs(z).max()) + np.abs(rhs).max()
+            if np.abs(kkt @ z - rhs).max() > tol * scale:  # inconsistent system: no point
+                continue
+            _accept(problem, found, z, idx, active, m, tol)
     return sorted(found, key=lambda point: point.objective)
 
 
@@ -520,6 +569,8 @@ def quadratic_program(q, c, a_ineq=None, b_ineq=None, a_eq=None, b_eq=None) -> C
 
     ineq = linear(*blocks["ineq"]) if "ineq" in blocks else (None, None)
     eq = linear(*blocks["eq"]) if "eq" in blocks else (None, None)
+    a_i, b_i = blocks.get("ineq", (np.zeros((0, n)), np.zeros(0)))
+    a_e, b_e = blocks.get("eq", (np.zeros((0, n)), np.zeros(0)))
     return ConstrainedProblem(
         objective=lambda x: 0.5 * x @ q @ x + c @ x,
         gradient=lambda x: q @ x + c,
@@ -528,6 +579,7 @@ def quadratic_program(q, c, a_ineq=None, b_ineq=None, a_eq=None, b_eq=None) -> C
         ineq_jacobian=ineq[1],
         eq=eq[0],
         eq_jacobian=eq[1],
+        quadratic=(q, c, a_i, b_i, a_e, b_e),
     )
 
 

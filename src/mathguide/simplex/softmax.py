@@ -44,7 +44,10 @@ def _shifted(z: np.ndarray, temperature: float) -> np.ndarray:
     # Max-subtraction: softmax is shift invariant, and after the shift exp never overflows.
     # Subtracting BEFORE dividing by T keeps ties exact for any T (0 / T = 0), and a tiny T turns
     # the other entries into -inf (intended overflow, silenced), whose exp is exactly 0.
-    shifted = z - z.max(axis=-1, keepdims=True)
+    # Scores more than the largest float apart overflow to -inf here: the exact limit (probability
+    # 0), so the overflow is silenced.
+    with np.errstate(over="ignore"):
+        shifted = z - z.max(axis=-1, keepdims=True)
     if temperature != 1.0:
         # Divide in (at least) double precision: T itself may underflow in float32 (T = 1e-50).
         wide = np.promote_types(z.dtype, np.float64)
@@ -78,7 +81,9 @@ def softmax(x, *, axis: int = -1, temperature: float = 1.0) -> np.ndarray:
 
     Notes
     -----
-    Cost O(size of x). Stable for any finite scores (e.g. +-1e4): the maximum is subtracted first,
+    Cost O(size of x). Stable for any finite scores (e.g. +-1e4, or entries more than the largest
+    float apart, whose difference becomes -inf and whose probability exactly 0, without a
+    warning): the maximum is subtracted first,
     so every exponent is <= 0 and the denominator is >= 1.
 
     References
@@ -154,7 +159,9 @@ def softmax_vjp(y, grad, *, axis: int = -1) -> np.ndarray:
     Raises
     ------
     ValueError
-        If shapes differ, the axis is empty, or an input is not finite.
+        If shapes differ, the axis is empty, an input is not finite, or ``y`` is not on the
+        simplex along ``axis`` (a negative entry, or a sum off 1 by more than
+        ``8 sqrt(n) eps``), as the other VJPs of the book reject outputs no forward map produces.
 
     Notes
     -----
@@ -171,6 +178,9 @@ def softmax_vjp(y, grad, *, axis: int = -1) -> np.ndarray:
     if y_arr.shape != g_arr.shape:
         raise ValueError(f"grad must have the shape of y, got {g_arr.shape} and {y_arr.shape}")
     y_last, axis = scores_last(y_arr, axis, "y")
+    tol = 8 * np.sqrt(y_last.shape[-1]) * np.finfo(np.result_type(y_last.dtype, np.float32)).eps
+    if (y_last < 0).any() or (np.abs(y_last.sum(axis=-1) - 1) > tol).any():
+        raise ValueError("y must be a probability vector along axis (non-negative, sum 1): an output of softmax")
     g_last = np.moveaxis(g_arr, axis, -1)
     inner = (y_last * g_last).sum(axis=-1, keepdims=True)  # <y, g> per vector
     return np.moveaxis(y_last * (g_last - inner), -1, axis)
@@ -310,10 +320,14 @@ def taylor_softmax(x, order: int = 2, *, axis: int = -1) -> np.ndarray:
     -----
     Not shift invariant, so the max-subtraction trick does not apply. Instead every vector is scaled
     by ``s = max(1, max_i |x_i|)``: ``f(x) / s^order = sum_k (x/s)^k s^(k - order) / k!`` has terms
-    bounded by ``1 / k!``, so nothing overflows even for ``|x| = 1e4``. The polynomial is evaluated
-    in (at least) double precision and the result cast back: in float32, ``1 / k!`` is subnormal
-    from ``k = 34`` and 0 from ``k = 39`` (an all-zero row, then NaN). Probabilities below the
-    smallest positive number of the dtype underflow to 0.
+    bounded by ``1 / k!``, so nothing overflows even for ``|x| = 1e4``. When some scaled value
+    leaves the normal range (entries of very different sizes at a high order), that vector is
+    redone with one scale per entry, ``s_i = max(1, |x_i|)`` (scaled values then at least about
+    ``1 / order!``), combined in log space; so tiny probabilities such as ``6.6e-282`` for the 0
+    in ``[1e4, 0, -3]`` at order 120 are kept instead of underflowing to 0. The
+    polynomial is evaluated in (at least) double precision and the result cast back: in float32,
+    ``1 / k!`` is subnormal from ``k = 34``. Probabilities below the smallest positive number of
+    the dtype underflow to 0.
     Cost O(order * size of x) (Horner's rule).
 
     References
@@ -327,16 +341,31 @@ def taylor_softmax(x, order: int = 2, *, axis: int = -1) -> np.ndarray:
     z_in, axis = scores_last(x, axis, "x", allow_neg_inf=False)  # finite only
     # Work in (at least) float64: in float32, 1/k! is subnormal for k >= 34 and 0 for k >= 39.
     z = z_in.astype(np.promote_types(z_in.dtype, np.float64))
-    # Scale to avoid overflow of u^order: u = z / s in [-1, 1], r = 1 / s in (0, 1].
-    s = np.maximum(np.abs(z).max(axis=-1, keepdims=True), 1.0)
-    u = z / s
-    r = 1.0 / s
-    # Horner's rule for sum_k c_k u^k with c_k = r^(order - k) / k!; the r-powers may underflow to 0
-    # for huge s, harmlessly (they multiply terms negligible next to u^order / order!).
-    value = np.full_like(z, 1.0 / math.factorial(order))
-    for k in range(order - 1, -1, -1):
-        value = value * u + r ** (order - k) / math.factorial(k)
-    p = (value / value.sum(axis=-1, keepdims=True)).astype(z_in.dtype, copy=False)
+
+    def scaled_value(scale):
+        # Horner's rule for f(z) / scale^order = sum_k c_k u^k, u = z / scale in [-1, 1], with
+        # c_k = r^(order - k) / k!, r = 1 / scale; the r-powers may underflow to 0 for a huge
+        # scale, harmlessly when they multiply terms negligible next to u^order / order!.
+        u, r = z / scale, 1.0 / scale
+        value = np.full_like(z, 1.0 / math.factorial(order))
+        for k in range(order - 1, -1, -1):
+            value = value * u + r ** (order - k) / math.factorial(k)
+        return value
+
+    # One scale per vector, s = max(1, max |z|): accurate unless some f(z_i) / s^order leaves the
+    # normal range (entries of very different sizes, high order) ...
+    e = scaled_value(np.maximum(np.abs(z).max(axis=-1, keepdims=True), 1.0))
+    lost = (e < np.finfo(np.float64).tiny * 2.0**53).any(axis=-1)
+    if lost.any():
+        # ... then one scale per entry, s_i = max(1, |z_i|), and log f(z_i) = order log s_i +
+        # log(f(z_i) / s_i^order); the ratios to the largest f_j come from ratios of s and of the
+        # scaled values (each rounded once), so tiny probabilities such as 6.6e-282 survive.
+        s_e = np.maximum(np.abs(z), 1.0)
+        v_e = scaled_value(s_e)
+        j = np.argmax(order * np.log(s_e) + np.log(v_e), axis=-1)[..., None]
+        s_j, v_j = np.take_along_axis(s_e, j, axis=-1), np.take_along_axis(v_e, j, axis=-1)
+        e = np.where(lost[..., None], np.exp(order * np.log(s_e / s_j) + np.log(v_e / v_j)), e)
+    p = (e / e.sum(axis=-1, keepdims=True)).astype(z_in.dtype, copy=False)
     return np.moveaxis(p, -1, axis)
 
 

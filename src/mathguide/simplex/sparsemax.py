@@ -56,7 +56,10 @@ def _threshold_by_sorting(z: np.ndarray, rule, first_k: int = 64) -> np.ndarray:
         if size < n:
             sub = np.partition(sub, n - size, axis=-1)[:, n - size :]  # the `size` largest, unordered
         top = np.sort(sub, axis=-1)[:, ::-1]  # descending; -inf entries last
-        tau_rows, support_size = rule(top)
+        # Scores near -1.8e308 (after the shift) can overflow to -inf inside the rule; -inf
+        # entries are never in the support, which is the exact answer for them.
+        with np.errstate(over="ignore"):
+            tau_rows, support_size = rule(top)
         done = (support_size < size) | (size == n)
         tau[rows[done]] = tau_rows[done]
         rows = rows[~done]
@@ -175,7 +178,8 @@ def sparsemax(x, *, axis: int = -1) -> np.ndarray:
     """
     z, axis = scores_last(x, axis)
     # Max-subtraction: sparsemax(x) = sparsemax(x - c) for any constant c.
-    shifted = z - np.max(z, axis=-1, keepdims=True)
+    with np.errstate(over="ignore"):  # a span beyond the float range gives -inf: probability 0
+        shifted = z - np.max(z, axis=-1, keepdims=True)
     tau = _sparsemax_tau_last(shifted)
     p = np.maximum(shifted - tau, 0)
     return np.moveaxis(p, -1, axis)
