@@ -6,6 +6,7 @@ _MODULES = (
     "softmax",  # softmax-alternatives.md
     "sparsemax",  # sparsemax-entmax.md
     "entmax",  # sparsemax-entmax.md
+    "topk",  # soft-topk.md
 )
 
 __all__ = reexport(__name__, _MODULES, globals())
