@@ -365,6 +365,12 @@ def test_iterative_failures():
 def test_iterative_scaled_limit_for_k_below_n():
     p = soft_topk_iterative(EXAMPLE, 2, 0.02, variant="scaled")
     np.testing.assert_allclose(p, [1, 0, 0, 1], rtol=0, atol=1e-8)
+    # ... but not with a tie among the top k: [5/6, 5/6, 1/3, 0] (derivation in the chapter)
+    p = soft_topk_iterative(np.array([1.0, 1.0, 0.0, -1.0]), 2, 0.01, variant="scaled")
+    np.testing.assert_allclose(p, [5 / 6, 5 / 6, 1 / 3, 0], rtol=0, atol=1e-12)
+    # monotonicity fails: x = [7, 5, 2, 0], k = 3
+    p = soft_topk_iterative(np.array([7.0, 5.0, 2.0, 0.0]), 3, variant="scaled")
+    assert p[1] > p[0] > 1
 
 
 # ----------------------------------------------------------------------------- errors
@@ -403,3 +409,21 @@ def test_inputs_not_mutated(rng):
     soft_topk_iterative(x, 2, variant="weighted")
     hard_topk_mask(x, 2)
     np.testing.assert_array_equal(x, copy)
+
+
+def test_linear_exact_zeros_and_ones_on_plateaus(rng):
+    # clip(z - lam, 0, 1) is exactly hard top-k whenever the boundary gap is at least tau
+    x = rng.normal(size=(500, 20))
+    xs = np.sort(x, axis=-1)
+    gap = xs[:, -5] - xs[:, -6]
+    for tau in (0.01, 0.1, 1.0):
+        exact = (threshold_topk(x, 5, tau, f="linear") == hard_topk_mask(x, 5)).all(axis=-1)
+        np.testing.assert_array_equal(exact, gap >= tau)
+
+
+def test_sigmoid_converges_at_large_scaled_scores(rng):
+    # scores / tau of order 1e3-1e4: the residual is limited by the spacing of lam, still flagged converged
+    x = rng.normal(size=(50, 20))
+    sol = threshold_topk_lambda(x, 5, 1e-4, f="sigmoid")
+    assert sol.converged
+    np.testing.assert_allclose(threshold_topk(x, 5, 1e-4).sum(axis=-1), 5, rtol=0, atol=1e-11)

@@ -492,14 +492,17 @@ def _sigmoid_lambda(z, k, rtol, maxiter):
         s = expit(z - lam[:, None])
         res = s.sum(axis=-1) - k
         history.append(float(np.max(np.abs(res))))
-        done = np.abs(res) <= tol
+        slope = np.sum(s * (1 - s), axis=-1)
+        # Converged: residual below rtol * n, or at the rounding level of lam itself (a change of
+        # lam by a few ulps moves the sum by about slope * spacing(lam); at scores of 1e3 and more
+        # that exceeds rtol * n).
+        done = np.abs(res) <= tol + 4 * slope * np.spacing(np.abs(lam))
         if done.all():
             converged = True
             break
         # Shrink the bracket with the sign of the residual (F decreases in lam).
         lo = np.where(res > 0, lam, lo)
         hi = np.where(res < 0, lam, hi)
-        slope = np.sum(s * (1 - s), axis=-1)
         with np.errstate(divide="ignore", invalid="ignore"):
             newton = lam + res / slope
         # Newton unless it leaves the bracket or the last step did not halve the residual.
@@ -513,7 +516,8 @@ def _sigmoid_lambda(z, k, rtol, maxiter):
             s = expit(z - lam[:, None])
             res = s.sum(axis=-1) - k
             history.append(float(np.max(np.abs(res))))
-            converged = bool((np.abs(res) <= tol).all())
+            slope = np.sum(s * (1 - s), axis=-1)
+            converged = bool((np.abs(res) <= tol + 4 * slope * np.spacing(np.abs(lam))).all())
             break
     return lam, converged, iterations, np.array(history)
 
@@ -599,6 +603,15 @@ def _linear_lambda(z, k):
     with np.errstate(divide="ignore", invalid="ignore"):
         lam = (np.sum(np.where(free, zf, 0.0), axis=-1, keepdims=True) + sat.sum(axis=-1, keepdims=True) - k) / count
     lam = np.where(count > 0, np.clip(lam, t_lo, t_hi), t_lo)
+    # If F reaches k exactly at the knot t_{r+1} and is flat just below it (no free entry), every
+    # lam on that plateau is a solution: take the middle of its first piece, so that each entry is
+    # at least half a piece away from 0 and 1 and clip(z - lam, 0, 1) returns exact zeros and ones
+    # (a knot z_j - 1 itself is rounded, and z_j - fl(z_j - 1) need not be exactly 1).
+    nxt = np.minimum(r + 1, 2 * n - 2)[:, None]
+    at_knot = np.abs(np.take_along_axis(f_knot, r[:, None] + 1, axis=-1) - k) <= slack
+    flat = (np.take_along_axis(s, nxt, axis=-1) == 0) & (r[:, None] + 2 <= 2 * n - 1)
+    middle = 0.5 * (t_lo + np.take_along_axis(t, np.minimum(r + 2, 2 * n - 1)[:, None], axis=-1))
+    lam = np.where(at_knot & flat, middle, lam)
     return lam[:, 0]
 
 
@@ -644,7 +657,9 @@ def threshold_topk_lambda(
     axis : int, default -1, keyword-only
         The class axis.
     rtol : float, keyword-only
-        Sigmoid only: stop when ``|sum f - k| <= rtol * n_finite`` in every slice.
+        Sigmoid only: stop when ``|sum f - k| <= rtol * n_finite + 4 F' spacing(lam)`` in every
+        slice (the second term is the change of the sum caused by a few ulps of ``lam``; it matters
+        only for scaled scores of magnitude 1e3 and more).
     maxiter : int, keyword-only
         Sigmoid only: iteration limit.
 
