@@ -62,29 +62,34 @@ class ThresholdSolution(NamedTuple):
 # ----------------------------------------------------------------------------------- validation
 
 
-def _scaled_scores(x, k, tau, axis, *, k_low: int = 1, need_k_finite: bool = True):
-    """Validate; return ``(z, k, tau, axis, dtype, shape)`` with ``z = (x - max x) / tau``, float64.
+def _scaled_scores(x, k, tau, axis, *, center: str = "max"):
+    """Validate; return ``(z, k, tau, axis, dtype, shape, ref)`` with ``z = (x - ref) / tau`` in float64.
 
-    ``z`` has the class axis last and is flattened to ``(rows, n)``; the maximum is subtracted
-    before dividing by ``tau`` so that ties stay exact and nothing overflows for scores of 1e4.
+    ``z`` has the class axis last and is flattened to ``(rows, n)``; ``ref`` (one per row) is the
+    maximum (``center="max"``) or the k-th largest score (``center="kth"``). It is subtracted before
+    dividing by ``tau`` so that ties stay exact and nothing overflows for scores of 1e4. The threshold
+    maps use the k-th largest: the differences that decide them, those near the threshold, are then
+    computed with the smallest rounding error.
     """
     z, axis = scores_last(x, axis)
     dtype = z.dtype
     n = z.shape[-1]
-    k = check_int(k, "k", low=k_low, high=n)
+    k = check_int(k, "k", low=1, high=n)
     tau = check_real_scalar(tau, "tau", positive=True)
     moved_shape = z.shape
     z = z.reshape(-1, n).astype(np.float64)
     finite = np.isfinite(z)
-    if need_k_finite and (finite.sum(axis=-1) < k).any():
+    if (finite.sum(axis=-1) < k).any():
         raise ValueError(f"x must have at least k = {k} finite entries along axis {axis} in every slice")
-    with np.errstate(invalid="ignore"):
-        z = z - np.max(z, axis=-1, keepdims=True)
+    if center == "max":
+        ref = np.max(z, axis=-1, keepdims=True)
+    else:  # the k-th largest entry, finite because at least k entries are
+        ref = np.partition(z, n - k, axis=-1)[:, n - k : n - k + 1]
     with np.errstate(over="ignore"):
-        z = z / tau
+        z = (z - ref) / tau
     if not (np.isfinite(z) == finite).all():
         raise ValueError(f"tau = {tau} is too small for these scores: x / tau overflows")
-    return z, k, tau, axis, dtype, moved_shape
+    return z, k, tau, axis, dtype, moved_shape, ref[:, 0]
 
 
 def _out_dtype(dtype, grad):
@@ -201,7 +206,7 @@ def soft_topk_iterative(x, k: int, tau: float = 1.0, *, variant: str = "scaled",
     """
     if variant not in _VARIANTS:
         raise ValueError(f"variant must be one of {_VARIANTS}, got {variant!r}")
-    z, k, tau, axis, dtype, shape = _scaled_scores(x, k, tau, axis)
+    z, k, tau, axis, dtype, shape, _ = _scaled_scores(x, k, tau, axis)
     p = np.zeros_like(z)
     finite = np.isfinite(z)
     if variant == "scaled":
@@ -398,7 +403,7 @@ def grad_topk(x, k: int, tau: float = 1.0, *, axis: int = -1) -> np.ndarray:
     ----------
     Su (2024), "Softmax后传：寻找Top-K的光滑近似". See the chapter ``chapters/simplex/soft-topk.md``.
     """
-    z, k, tau, axis, dtype, shape = _scaled_scores(x, k, tau, axis)
+    z, k, tau, axis, dtype, shape, _ = _scaled_scores(x, k, tau, axis)
     p, _ = _grad_topk_rows(z, k)
     return _restore(p, shape, axis, dtype)
 
@@ -442,7 +447,7 @@ def grad_topk_vjp(x, k: int, grad, tau: float = 1.0, *, axis: int = -1) -> np.nd
     ``g(S)`` over its subsets, a convex combination, hence stable): :math:`O(nk)` per slice.
     See the chapter ``chapters/simplex/soft-topk.md``.
     """
-    z, k, tau, axis, dtype, shape = _scaled_scores(x, k, tau, axis)
+    z, k, tau, axis, dtype, shape, _ = _scaled_scores(x, k, tau, axis)
     g = _grad_like(x, grad, "x", axis)
     _, hg = _grad_topk_rows(z, k, g)
     return _restore(hg / tau, shape, axis, _out_dtype(dtype, grad))
@@ -578,11 +583,13 @@ def _piecewise_lambda(z, k):
 
 
 def _linear_lambda(z, k):
-    """Exact threshold for f = clip(a, 0, 1): walk the sorted knots z_i and z_i - 1."""
-    finite = np.isfinite(z)
-    low = np.min(np.where(finite, z, np.inf), axis=-1, keepdims=True)
-    # -inf scores behave exactly like scores below min - 1 near the solution (F(min - 1) = n_f > k).
-    zf = np.where(finite, z, low - 2.0)
+    """Exact threshold for f = clip(a, 0, 1), z centred on its k-th largest entry: walk the knots."""
+    # z is centred on its k-th largest entry, z_(k) = 0. Then F(-1) >= k (the top k are saturated)
+    # and F(0) <= k - 1 (at most k - 1 entries lie strictly above 0), so lam is in [-1, 0): every
+    # entry above 1 is saturated and every entry below -1 is zero whatever lam is. Clipping z to
+    # [-2, 2] (which also maps -inf to -2) therefore leaves the solution unchanged, and it keeps the
+    # running sums below of moderate size, whatever the range of the scores.
+    zf = np.clip(z, -2.0, 2.0)
     rows, n = zf.shape
     knots = np.concatenate([zf, zf - 1.0], axis=-1)
     tags = np.concatenate([np.ones((rows, n)), -np.ones((rows, n))], axis=-1)
@@ -616,7 +623,10 @@ def _linear_lambda(z, k):
 
 
 def _threshold_rows(z, k, f, rtol, maxiter):
-    """lam per row and the solve record; rows with exactly k finite scores get lam = -inf."""
+    """lam per row (z centred on its k-th largest entry) and the solve record.
+
+    Rows with exactly k finite scores get lam = -inf (the limit: their finite entries are all 1).
+    """
     nf = np.isfinite(z).sum(axis=-1)
     limit = nf == k
     lam = np.full(z.shape[0], -np.inf)
@@ -666,7 +676,7 @@ def threshold_topk_lambda(
     Returns
     -------
     ThresholdSolution
-        ``lam`` relative to the scaled scores ``(x - max x) / tau`` (shape of ``x`` without ``axis``),
+        ``lam`` in the units of ``x / tau``, so that ``p = f(x / tau - lam)`` (shape of ``x`` without ``axis``),
         ``converged``, ``iterations``, ``residuals`` (history of the largest ``|sum f - k|``).
         A slice with exactly ``k`` finite scores gets ``lam = -inf`` (the limit; the sum is ``k``
         only as ``lam -> -inf`` for the sigmoid and piecewise exponential).
@@ -687,8 +697,9 @@ def threshold_topk_lambda(
     _check_f(f)
     rtol = check_real_scalar(rtol, "rtol", positive=True)
     maxiter = check_int(maxiter, "maxiter", low=1)
-    z, k, tau, axis, dtype, shape = _scaled_scores(x, k, tau, axis)
+    z, k, tau, axis, dtype, shape, ref = _scaled_scores(x, k, tau, axis, center="kth")
     lam, converged, iterations, history = _threshold_rows(z, k, f, rtol, maxiter)
+    lam = lam + ref / tau  # back to the units of x / tau
     return ThresholdSolution(lam.reshape(shape[:-1]), bool(converged), int(iterations), history)
 
 
@@ -743,7 +754,7 @@ def threshold_topk(x, k: int, tau: float = 1.0, *, f: str = "sigmoid", axis: int
     projection layer". See the chapter ``chapters/simplex/soft-topk.md``.
     """
     _check_f(f)
-    z, k, tau, axis, dtype, shape = _scaled_scores(x, k, tau, axis)
+    z, k, tau, axis, dtype, shape, _ = _scaled_scores(x, k, tau, axis, center="kth")
     lam, converged, _, history = _threshold_rows(z, k, f, 2e-15, 200)
     if not converged:
         raise RuntimeError(f"threshold_topk: the sigmoid threshold did not converge (residual {history[-1]:.3g})")
