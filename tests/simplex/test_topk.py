@@ -437,3 +437,34 @@ def test_threshold_huge_range_keeps_the_sum(f):
     np.testing.assert_allclose(p.sum(), 2, rtol=0, atol=1e-14)
     rest = threshold_topk(np.array([-np.inf, 0.0, 1.0]), 1, f=f)  # entry 0 is saturated: k - 1 left
     np.testing.assert_allclose(p[[1, 2, 3]], rest, rtol=1e-14, atol=1e-15)
+
+
+def permutahedron_projection(z: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Projection onto the convex hull of the permutations of w (Blondel et al. 2020), by PAV."""
+    order = np.argsort(-z, kind="stable")
+    y = z[order] - np.sort(w)[::-1]
+    means, sizes = [], []
+    for value in y:  # decreasing isotonic regression by pool-adjacent-violators
+        means.append(float(value))
+        sizes.append(1)
+        while len(means) > 1 and means[-2] < means[-1]:
+            size = sizes[-2] + sizes[-1]
+            means[-2] = (sizes[-2] * means[-2] + sizes[-1] * means[-1]) / size
+            sizes[-2] = size
+            means.pop()
+            sizes.pop()
+    out = np.empty_like(z)
+    out[order] = z[order] - np.repeat(means, sizes)
+    return out
+
+
+def test_linear_equals_permutahedron_projection(rng):
+    # the permutahedron of (1,...,1,0,...,0) is the capped simplex: a second algorithm for linear f
+    for _ in range(30):
+        n = int(rng.integers(2, 15))
+        k = int(rng.integers(1, n + 1))
+        x = rng.normal(size=n) * rng.choice([0.3, 1.0, 10.0])
+        w = np.r_[np.ones(k), np.zeros(n - k)]
+        np.testing.assert_allclose(
+            threshold_topk(x, k, 0.7, f="linear"), permutahedron_projection(x / 0.7, w), rtol=0, atol=1e-12
+        )
