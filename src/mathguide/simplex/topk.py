@@ -240,25 +240,31 @@ def _log_add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.logaddexp(a, b)
 
 
-def _step(table_row: np.ndarray, zi: np.ndarray) -> np.ndarray:
-    """Add one variable e^{z_i}: log e_j <- log(e_j + e^{z_i} e_{j-1}) for every j (only additions)."""
-    new = table_row.copy()
-    new[:, 1:] = _log_add(table_row[:, 1:], zi[:, None] + table_row[:, :-1])
+def _step(table: np.ndarray, zi: np.ndarray) -> np.ndarray:
+    """Add one variable e^{z_i}: log e_j <- log(e_j + e^{z_i} e_{j-1}) for every j (only additions).
+
+    ``table`` has shape (k + 1, rows): row j holds log e_j for every batch row, so the shifted
+    slices below are contiguous blocks.
+    """
+    new = np.empty_like(table)
+    new[0] = table[0]
+    np.logaddexp(table[1:], zi + table[:-1], out=new[1:])
     return new
 
 
 def _empty_table(rows: int, k: int) -> np.ndarray:
-    t = np.full((rows, k + 1), -np.inf)
-    t[:, 0] = 0.0  # e_0 = 1 of the empty set
+    t = np.full((k + 1, rows), -np.inf)
+    t[0] = 0.0  # e_0 = 1 of the empty set
     return t
 
 
 def _log_esp_rows(z: np.ndarray, k: int) -> np.ndarray:
     """log e_k(e^z) for each row of z (rows, n): forward pass only, O(nk) time, O(k) memory per row."""
+    zt = np.ascontiguousarray(z.T)
     t = _empty_table(z.shape[0], k)
     for i in range(z.shape[1]):
-        t = _step(t, z[:, i])
-    return t[:, k]
+        t = _step(t, zt[i])
+    return t[k]
 
 
 def _tangent_step(t, d, zi, gi):
@@ -266,42 +272,46 @@ def _tangent_step(t, d, zi, gi):
     new = _step(t, zi)
     with np.errstate(invalid="ignore"):
         # weights of "i not in S" and "i in S": exp(old - new) and exp(z_i + old_{j-1} - new)
-        w_out = np.exp(t[:, 1:] - new[:, 1:])
-        w_in = np.exp(zi[:, None] + t[:, :-1] - new[:, 1:])
-    dn = d.copy()
-    dn[:, 1:] = w_out * d[:, 1:] + w_in * (gi[:, None] + d[:, :-1])
-    dn[:, 1:] = np.where(np.isneginf(new[:, 1:]), 0.0, dn[:, 1:])  # e_j = 0: no subset, mean 0
+        w_out = np.exp(t[1:] - new[1:])
+        w_in = np.exp(zi + t[:-1] - new[1:])
+    dn = np.empty_like(d)
+    dn[0] = d[0]
+    dn[1:] = w_out * d[1:] + w_in * (gi + d[:-1])
+    dn[1:] = np.where(np.isneginf(new[1:]), 0.0, dn[1:])  # e_j = 0: no subset, mean 0
     return new, dn
 
 
 def _grad_topk_block(z: np.ndarray, k: int, g: np.ndarray | None):
     """Inclusion probabilities p (and, if g is given, the Hessian-vector product H g) for a block."""
     rows, n = z.shape
-    prefix = np.empty((n + 1, rows, k + 1))
+    zt = np.ascontiguousarray(z.T)  # (n, rows): z_i of every row is contiguous
+    gt = np.ascontiguousarray(g.T) if g is not None else None
+    prefix = np.empty((n + 1, k + 1, rows))
     prefix[0] = _empty_table(rows, k)
-    dprefix = np.zeros((n + 1, rows, k + 1)) if g is not None else None
+    dprefix = np.zeros((n + 1, k + 1, rows)) if g is not None else None
     for i in range(n):  # forward: log e_j of the first i variables
         if g is None:
-            prefix[i + 1] = _step(prefix[i], z[:, i])
+            prefix[i + 1] = _step(prefix[i], zt[i])
         else:
-            prefix[i + 1], dprefix[i + 1] = _tangent_step(prefix[i], dprefix[i], z[:, i], g[:, i])
-    log_z = prefix[n][:, k]
+            prefix[i + 1], dprefix[i + 1] = _tangent_step(prefix[i], dprefix[i], zt[i], gt[i])
+    log_z = prefix[n][k]
     suffix = _empty_table(rows, k)
-    dsuffix = np.zeros((rows, k + 1))
-    p = np.empty_like(z)
-    hg = np.empty_like(z) if g is not None else None
+    dsuffix = np.zeros((k + 1, rows))
+    p = np.empty((n, rows))
+    hg = np.empty((n, rows)) if g is not None else None
     for i in range(n - 1, -1, -1):  # backward: combine prefix (< i) and suffix (> i) tables
         # e^{z_i} e_{k-1}(all but i) = e^{z_i} sum_{a+b=k-1} e_a(prefix) e_b(suffix)
-        terms = prefix[i][:, :k] + suffix[:, k - 1 :: -1] + z[:, i : i + 1] - log_z[:, None]
+        terms = prefix[i][:k] + suffix[k - 1 :: -1] + (zt[i] - log_z)
         c = np.exp(terms)  # c_j = P(S = (a subset of prefix of size j) + {i} + rest), all <= 1
-        p[:, i] = c.sum(axis=-1)
+        p[i] = c.sum(axis=0)
         if g is not None:
-            hg[:, i] = np.sum(c * (g[:, i : i + 1] + dprefix[i][:, :k] + dsuffix[:, k - 1 :: -1]), axis=-1)
-            suffix, dsuffix = _tangent_step(suffix, dsuffix, z[:, i], g[:, i])
+            hg[i] = np.sum(c * (gt[i] + dprefix[i][:k] + dsuffix[k - 1 :: -1]), axis=0)
+            suffix, dsuffix = _tangent_step(suffix, dsuffix, zt[i], gt[i])
         else:
-            suffix = _step(suffix, z[:, i])
+            suffix = _step(suffix, zt[i])
+    p = p.T
     if g is not None:
-        hg = hg - p * np.sum(p * g, axis=-1, keepdims=True)
+        hg = hg.T - p * np.sum(p * g, axis=-1, keepdims=True)
     return p, hg
 
 
