@@ -7,6 +7,7 @@ _MODULES = (
     "sparsemax",  # sparsemax-entmax.md
     "entmax",  # sparsemax-entmax.md
     "margins",  # softmax-alternatives.md
+    "topk",  # soft-topk.md
 )
 
 __all__ = reexport(__name__, _MODULES, globals())
