@@ -11,11 +11,6 @@ from numpy.polynomial import chebyshev
 from mathguide.simplex.margins import angular_margin_logits, sphereface_psi
 
 
-@pytest.fixture
-def rng() -> np.random.Generator:
-    return np.random.default_rng(1515)
-
-
 def _cosines_and_angles(rng, batch, n, dim=3):
     """Unit features and class vectors; angles from arctan2 (an independent route to theta)."""
     h = rng.standard_normal((batch, dim))

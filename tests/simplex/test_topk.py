@@ -27,11 +27,6 @@ FUNCTIONS = ("sigmoid", "exp", "piecewise_exp", "linear")
 EXAMPLE = np.array([3.0, 2.0, 1.0, 4.0])
 
 
-@pytest.fixture
-def rng() -> np.random.Generator:
-    return np.random.default_rng(20261130)
-
-
 # ----------------------------------------------------------------------------- oracles
 
 
