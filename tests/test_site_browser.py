@@ -184,6 +184,21 @@ def test_images_load(visits, page_path) -> None:
     assert broken == []
 
 
+# The style's smallest text is 9 pt at 110 dpi, about 14 px: scaled below 0.8 it drops under 11 px.
+MIN_FIGURE_SCALE = 0.8
+
+
+@pytest.mark.parametrize("page_path", PAGES)
+def test_figures_are_not_shrunk_into_unreadable_text(visits, page_path) -> None:
+    scales = visits(page_path).page.evaluate(
+        """() => Array.from(document.querySelectorAll("main figure img"))
+            .filter((i) => i.naturalWidth > 0)
+            .map((i) => [i.getAttribute("src").split("/").pop().slice(0, 12),
+                         i.getBoundingClientRect().width / i.naturalWidth])"""
+    )
+    assert [(name, round(scale, 2)) for name, scale in scales if scale < MIN_FIGURE_SCALE] == []
+
+
 @pytest.mark.parametrize("page_path", PAGES)
 def test_no_sideways_scrolling_on_a_phone(visits, page_path) -> None:
     page = visits(page_path).page
