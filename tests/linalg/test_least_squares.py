@@ -1,4 +1,4 @@
-"""Least squares by QR, normal equations and SVD; weighted, constrained, updating (src/mathguide/linalg/least_squares.py)."""
+"""Least squares by QR, normal equations and SVD; weighted, constrained, updating (linalg/least_squares.py)."""
 
 from __future__ import annotations
 
