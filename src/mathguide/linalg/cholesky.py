@@ -41,7 +41,7 @@ class NotPositiveDefiniteError(np.linalg.LinAlgError):
 class LDL(NamedTuple):
     """``a == l @ diag(d) @ l.T`` with ``l`` unit lower triangular."""
 
-    l: np.ndarray
+    l: np.ndarray  # noqa: E741 - the factor is called L everywhere in the literature
     d: np.ndarray
 
 

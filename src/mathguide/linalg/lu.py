@@ -48,7 +48,7 @@ class LU(NamedTuple):
     """``a[perm] == l @ u``: row permutation, unit lower triangular ``l``, upper triangular ``u``."""
 
     perm: np.ndarray
-    l: np.ndarray
+    l: np.ndarray  # noqa: E741 - the factor is called L everywhere in the literature
     u: np.ndarray
 
 
@@ -56,7 +56,7 @@ class LUComplete(NamedTuple):
     """Complete pivoting: ``a[perm][:, col_perm] == l @ u`` (rows and columns permuted)."""
 
     perm: np.ndarray
-    l: np.ndarray
+    l: np.ndarray  # noqa: E741
     u: np.ndarray
     col_perm: np.ndarray
 
