@@ -163,6 +163,8 @@ class PivotedQR(NamedTuple):
 
 
 _MODES = ("reduced", "complete", "r", "factored")
+# Width below which a panel is factored by rank-1 updates rather than split (as in lu.py).
+_PANEL_LEAF = 8
 
 
 def _work_dtype(a: np.ndarray) -> np.dtype:
@@ -440,10 +442,38 @@ def compact_wy(v, beta) -> np.ndarray:
     return t
 
 
+def _unit_lower(w: np.ndarray) -> np.ndarray:
+    """The reflector vectors stored below the diagonal of ``w``, with their unit first entries."""
+    k = min(w.shape)
+    v = np.tril(w[:, :k], -1)
+    v[np.arange(k), np.arange(k)] = 1
+    return np.asfortranarray(v)
+
+
+def _panel_recursive(w: np.ndarray, beta: np.ndarray) -> None:
+    """Householder QR of the panel ``w`` in place, splitting its columns in halves (Elmroth and
+    Gustavson, 2000): factor the left half, apply its reflectors to the right half in compact WY form
+    (matrix products), factor the bottom of the right half. Narrow leaves use rank-1 updates."""
+    m, n = w.shape
+    h = n // 2
+    if n <= _PANEL_LEAF or h >= m:
+        _householder_panel(w, beta)
+        return
+    left, right = w[:, :h], w[:, h:]
+    _panel_recursive(left, beta[:h])
+    v = _unit_lower(left)
+    t = compact_wy(v, beta[:h])
+    y = _gemm(1.0, v, right, trans_a=True)
+    y = _gemm(1.0, t, y, trans_a=True)
+    right[...] = _gemm(-1.0, v, y, 1.0, right)
+    _panel_recursive(w[h:, h:], beta[h:])
+
+
 def qr_blocked(a, *, block_size: int = 64, mode: str = "reduced"):
     r"""Blocked Householder QR: panels of ``block_size`` reflectors applied at once in compact WY form.
 
-    For each panel of :math:`b` columns: factor it with :math:`b` reflectors (level-2 BLAS), build the
+    For each panel of :math:`b` columns: factor it with :math:`b` reflectors (recursively, so that this
+    too runs mostly in matrix products), build the
     :math:`b\times b` triangular :math:`\mathbf{T}` with :math:`\mathbf{H}_1\cdots\mathbf{H}_b =
     \mathbf{I} - \mathbf{V}\mathbf{T}\mathbf{V}^\top` (:func:`compact_wy`), and update the trailing
     columns with three matrix products,
@@ -491,10 +521,9 @@ def qr_blocked(a, *, block_size: int = 64, mode: str = "reduced"):
     beta = np.zeros(k, dtype=w.dtype)
     for s in range(0, k, b):
         e = min(s + b, k)
-        _householder_panel(w[s:, s:e], beta[s:e])
+        _panel_recursive(w[s:, s:e], beta[s:e])
         if e < n:
-            v = np.tril(w[s:, s:e], -1)
-            v[np.arange(e - s), np.arange(e - s)] = 1
+            v = _unit_lower(w[s:, s:e])
             t = compact_wy(v, beta[s:e])
             # A2 <- (I - V T V^T)^T A2 = A2 - V (T^T (V^T A2)): three matrix products
             y = _gemm(1.0, v, w[s:, e:], trans_a=True)
