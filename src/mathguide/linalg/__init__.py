@@ -10,6 +10,7 @@ _MODULES = (
     "lu",  # lu.md
     "cholesky",  # cholesky.md
     "qr",  # qr.md (Householder reflectors and Givens rotations, also used by later chapters)
+    "condition_estimation",  # condition-estimation.md
     "gram_schmidt",  # gram-schmidt.md
     "least_squares",  # least-squares.md
     "pinv",  # pseudo-inverse.md
