@@ -306,3 +306,14 @@ def test_qr_rejects_bad_options(rng) -> None:
         apply_householder_q(factors, np.ones(3))
     with pytest.raises(TypeError, match="factors must be a HouseholderQR"):
         apply_householder_qt((1, 2, 3), np.ones(4))
+
+
+@pytest.mark.parametrize("scale", [1e-170, 1e170])
+@pytest.mark.parametrize("func", [householder_qr, qr_blocked])
+def test_qr_of_tiny_and_huge_matrices(rng, scale, func) -> None:
+    # x @ x under- or overflows at these scales: the panel must fall back to the scaled reflector
+    a = rng.standard_normal((12, 5))
+    r = func(a * scale, mode="r")
+    r_ref = scipy.linalg.qr(a, mode="r")[0][:5]
+    assert np.all(np.isfinite(r))
+    np.testing.assert_allclose(np.abs(r) / scale, np.abs(r_ref), rtol=0, atol=100 * EPS64 * np.abs(r_ref).max())
