@@ -1,11 +1,24 @@
-"""Householder reflectors and Givens rotations (src/mathguide/linalg/qr.py)."""
+"""Householder reflectors, Givens rotations and the QR factorisations built on them (src/mathguide/linalg/qr.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.linalg
 
-from mathguide.linalg import givens_rotation, householder_vector
+from mathguide.linalg import (
+    apply_householder_q,
+    apply_householder_qt,
+    apply_householder_qt_blocked,
+    compact_wy,
+    givens_qr,
+    givens_rotation,
+    householder_qr,
+    householder_vector,
+    qr_blocked,
+    qr_column_pivoting,
+    random_matrix,
+)
 
 EPS64 = np.finfo(np.float64).eps
 EPS32 = np.finfo(np.float32).eps
@@ -99,3 +112,208 @@ def test_givens_edge_cases() -> None:
     assert np.isfinite(r) and r == pytest.approx(np.sqrt(2) * 1e300, rel=4 * EPS64, abs=0)
     with pytest.raises(ValueError, match="b must not contain NaN"):
         givens_rotation(1.0, np.nan)
+
+
+# ----------------------------------------------------------------------------------------------
+# QR factorisations
+
+SHAPES = [(1, 1), (1, 4), (4, 1), (5, 5), (9, 4), (4, 9), (70, 33), (33, 70)]
+
+
+def _blocked3(a, mode="reduced"):
+    return qr_blocked(a, block_size=3, mode=mode)
+
+
+QR_FUNCS = {"householder": householder_qr, "blocked": qr_blocked, "blocked3": _blocked3}
+
+
+def _check_qr(a, q, r, eps, complete):
+    m, n = a.shape
+    k = m if complete else min(m, n)
+    assert q.shape == (m, k) and r.shape == (k, n)
+    tol = 30 * max(m, n) * eps
+    np.testing.assert_allclose(q.T @ q, np.eye(k), rtol=0, atol=tol)
+    np.testing.assert_array_equal(np.tril(r, -1), 0)
+    np.testing.assert_allclose(q @ r, a, rtol=0, atol=tol * np.linalg.norm(a, 2))
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("name", QR_FUNCS)
+@pytest.mark.parametrize("mode", ["reduced", "complete"])
+def test_qr_is_orthogonal_triangular_and_reconstructs(rng, shape, name, mode) -> None:
+    a = rng.standard_normal(shape)
+    q, r = QR_FUNCS[name](a, mode=mode)
+    _check_qr(a, q, r, EPS64, mode == "complete")
+    # R agrees with LAPACK up to the signs of its rows (the QR factorisation is unique up to signs)
+    r_ref = scipy.linalg.qr(a, mode="r")[0][: r.shape[0]]
+    np.testing.assert_allclose(np.abs(r), np.abs(r_ref), rtol=0, atol=100 * max(shape) * EPS64 * np.abs(a).max())
+
+
+@pytest.mark.parametrize("name", QR_FUNCS)
+def test_qr_float32(rng, name) -> None:
+    a = rng.standard_normal((40, 25)).astype(np.float32)
+    q, r = QR_FUNCS[name](a)
+    assert q.dtype == r.dtype == np.float32
+    _check_qr(a.astype(np.float64), q.astype(np.float64), r.astype(np.float64), EPS32, False)
+
+
+def test_givens_qr_matches_householder_and_skips_zeros(rng) -> None:
+    for shape in SHAPES:
+        a = rng.standard_normal(shape)
+        q, r = givens_qr(a)
+        _check_qr(a, q, r, EPS64, True)
+    # upper Hessenberg: one rotation per column; with a counting spy on the kernel
+    import mathguide.linalg.qr as qr_module
+
+    h = np.triu(rng.standard_normal((8, 8)), -1)
+    calls = []
+    original = qr_module.givens_rotation
+    qr_module.givens_rotation = lambda x, y: calls.append(1) or original(x, y)
+    try:
+        q, r = givens_qr(h)
+    finally:
+        qr_module.givens_rotation = original
+    assert len(calls) == 7
+    _check_qr(h, q, r, EPS64, True)
+
+
+@pytest.mark.parametrize("shape", [(9, 4), (4, 9), (30, 30)])
+def test_apply_q_and_qt_match_the_formed_q(rng, shape) -> None:
+    a = rng.standard_normal(shape)
+    factors = householder_qr(a, mode="factored")
+    q_full = scipy.linalg.qr(a)[0]  # LAPACK's Q: same reflectors up to column signs
+    q_ours = householder_qr(a, mode="complete").q
+    k = min(shape)
+    np.testing.assert_allclose(np.abs(q_ours[:, :k]), np.abs(q_full[:, :k]), rtol=0, atol=1e-12)
+    c = rng.standard_normal((shape[0], 3))
+    np.testing.assert_allclose(apply_householder_q(factors, c), q_ours @ c, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(apply_householder_qt(factors, c), q_ours.T @ c, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(apply_householder_qt_blocked(factors, c, block_size=2), q_ours.T @ c,
+                               rtol=0, atol=1e-12)
+    # one vector, and Q^T Q c = c
+    v = c[:, 0]
+    np.testing.assert_allclose(apply_householder_qt(factors, apply_householder_q(factors, v)), v,
+                               rtol=0, atol=1e-13)
+
+
+def test_compact_wy_equals_product_of_reflectors(rng) -> None:
+    m, b = 12, 5
+    v = np.tril(rng.standard_normal((m, b)), -1)
+    v[np.arange(b), np.arange(b)] = 1
+    beta = 2 / np.sum(v**2, axis=0)
+    product = np.eye(m)
+    for j in range(b):
+        product = product @ (np.eye(m) - beta[j] * np.outer(v[:, j], v[:, j]))
+    t = compact_wy(v, beta)
+    np.testing.assert_array_equal(np.tril(t, -1), 0)
+    np.testing.assert_allclose(np.eye(m) - v @ t @ v.T, product, rtol=0, atol=50 * EPS64)
+    with pytest.raises(ValueError, match="beta must have shape"):
+        compact_wy(v, beta[:2])
+
+
+def test_qr_backward_error_on_graded_and_ill_conditioned_matrices(rng) -> None:
+    # row and column grading over 12 orders of magnitude: the backward error stays at rounding level
+    a = random_matrix(60, 30, condition=1e12, rng=rng) * np.logspace(0, -12, 30)
+    for func in (householder_qr, qr_blocked, givens_qr):
+        q, r = func(a)
+        column_errors = np.linalg.norm(q @ r - a, axis=0) / np.linalg.norm(a, axis=0)
+        assert column_errors.max() <= 60 * 30 * EPS64
+        np.testing.assert_allclose(q.T @ q, np.eye(q.shape[1]), rtol=0, atol=60 * 30 * EPS64)
+
+
+def test_qr_rank_deficient_matrix(rng) -> None:
+    a = random_matrix(20, 10, singular_values=[1, 1, 1, 0.5, 0.1, 0, 0, 0, 0, 0], rng=rng)
+    q, r = qr_blocked(a)
+    _check_qr(a, q, r, EPS64, False)
+
+
+def test_qr_does_not_mutate_input(rng) -> None:
+    a = rng.standard_normal((8, 5))
+    copy = a.copy()
+    for func in (householder_qr, qr_blocked, givens_qr, qr_column_pivoting):
+        func(a)
+    np.testing.assert_array_equal(a, copy)
+
+
+def test_qr_modes(rng) -> None:
+    a = rng.standard_normal((7, 4))
+    r = householder_qr(a, mode="r")
+    np.testing.assert_allclose(r, householder_qr(a).r, rtol=0, atol=0)
+    np.testing.assert_allclose(qr_blocked(a, mode="r"), r, rtol=0, atol=1e-14)
+    factors = qr_blocked(a, mode="factored")
+    assert factors.v.shape == (7, 4) and factors.beta.shape == (4,)
+
+
+@pytest.mark.parametrize("shape", [(30, 12), (12, 30), (15, 15)])
+def test_column_pivoting_matches_lapack(rng, shape) -> None:
+    a = rng.standard_normal(shape)
+    q, r, perm, rank = qr_column_pivoting(a)
+    _, r_ref, perm_ref = scipy.linalg.qr(a, pivoting=True, mode="economic")
+    np.testing.assert_array_equal(perm, perm_ref)
+    np.testing.assert_allclose(np.abs(r), np.abs(r_ref), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(q @ r, a[:, perm], rtol=0, atol=1e-12)
+    assert rank == min(shape)
+
+
+def test_column_pivoting_reveals_rank(rng) -> None:
+    sigma = [1.0, 0.5, 0.2, 1e-3, 1e-13, 1e-14, 0.0, 0.0]
+    a = random_matrix(40, 8, singular_values=sigma, rng=rng)
+    q, r, perm, rank = qr_column_pivoting(a)
+    assert rank == 6  # the default threshold max(m, n) eps ~ 9e-15 keeps 1e-13 and 1e-14
+    assert qr_column_pivoting(a, rtol=1e-10).rank == 4
+    diag = np.abs(np.diagonal(r))
+    assert np.all(diag[:-1] >= diag[1:])
+    # the trailing block is as small as the neglected singular values (up to a modest factor)
+    assert np.linalg.norm(r[4:, 4:], 2) <= 10 * 1e-13
+    assert qr_column_pivoting(a, rtol=1e-2).rank == 3
+    assert qr_column_pivoting(np.zeros((3, 2))).rank == 0
+
+
+def test_column_pivoting_norm_downdating_is_safeguarded() -> None:
+    # columns whose trailing norms shrink by cancellation (the example class of Drmac-Bujanovic):
+    # without the recomputation the pivot order goes wrong and |r_jj| stops decreasing
+    n = 30
+    a = np.triu(np.ones((n, n))) * np.logspace(0, -15, n)[:, None]
+    _, r, perm, _ = qr_column_pivoting(a)
+    diag = np.abs(np.diagonal(r))
+    assert np.all(diag[:-1] >= diag[1:] * (1 - 1e-8))
+    for j in range(n - 1):  # |r_jj| dominates the norms of the trailing columns
+        assert diag[j] >= np.linalg.norm(r[j:, j + 1 :], axis=0).max() * (1 - 1e-8)
+
+
+@pytest.mark.parametrize("func", [householder_qr, qr_blocked, givens_qr, qr_column_pivoting])
+def test_qr_rejects_bad_input(func) -> None:
+    with pytest.raises(ValueError, match="a must be a 2-D array"):
+        func(np.ones(3))
+    with pytest.raises(ValueError, match="a must not contain NaN"):
+        func(np.array([[1.0, np.nan]]))
+    with pytest.raises(TypeError, match="a must be array-like"):
+        func("abc")
+
+
+def test_qr_rejects_bad_options(rng) -> None:
+    a = rng.standard_normal((4, 3))
+    with pytest.raises(ValueError, match="mode must be one of"):
+        householder_qr(a, mode="economic")
+    with pytest.raises(ValueError, match="block_size must be a positive integer"):
+        qr_blocked(a, block_size=0)
+    with pytest.raises(TypeError, match="block_size must be a positive integer"):
+        qr_blocked(a, block_size=2.0)
+    with pytest.raises(ValueError, match="rtol must be non-negative"):
+        qr_column_pivoting(a, rtol=-1.0)
+    factors = householder_qr(a, mode="factored")
+    with pytest.raises(ValueError, match=r"c must have shape \(4,\)"):
+        apply_householder_q(factors, np.ones(3))
+    with pytest.raises(TypeError, match="factors must be a HouseholderQR"):
+        apply_householder_qt((1, 2, 3), np.ones(4))
+
+
+@pytest.mark.parametrize("scale", [1e-170, 1e170])
+@pytest.mark.parametrize("func", [householder_qr, qr_blocked])
+def test_qr_of_tiny_and_huge_matrices(rng, scale, func) -> None:
+    # x @ x under- or overflows at these scales: the panel must fall back to the scaled reflector
+    a = rng.standard_normal((12, 5))
+    r = func(a * scale, mode="r")
+    r_ref = scipy.linalg.qr(a, mode="r")[0][:5]
+    assert np.all(np.isfinite(r))
+    np.testing.assert_allclose(np.abs(r) / scale, np.abs(r_ref), rtol=0, atol=100 * EPS64 * np.abs(r_ref).max())

@@ -19,6 +19,9 @@ _MODULES = (
     "stationary",  # stationary-iterations.md
     "conjugate_gradient",  # conjugate-gradient.md
     "krylov",  # krylov.md
+    "condition_estimation",  # condition-estimation.md
+    "gram_schmidt",  # gram-schmidt.md
+    "least_squares",  # least-squares.md
     "pinv",  # pseudo-inverse.md
     "lowrank",  # pseudo-inverse.md
 )
