@@ -219,6 +219,7 @@ LATEX_PREAMBLE = r"""
 \newfontfamily\mgsymbols{DejaVu Sans}
 \newunicodechar{✍}{{\mgsymbols ✍}}
 \newunicodechar{⌨}{{\mgsymbols ⌨}}
+\newunicodechar{ᵀ}{{\mgsymbols ᵀ}}
 \usepackage{xeCJK}
 \setCJKmainfont{Noto Serif CJK SC}
 \setCJKsansfont{Noto Sans CJK SC}
