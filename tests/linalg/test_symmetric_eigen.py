@@ -170,6 +170,22 @@ def test_sturm_count_zero_pivot():
     assert sturm_count([1.0, 2.0, 3.0], [0.0, 0.0], 2.5) == 2
 
 
+def test_sturm_count_at_exact_eigenvalues_counts_the_tie():
+    # x exactly an eigenvalue: a pivot vanishes, is made negative (LAPACK's convention), and the
+    # eigenvalue at x is counted, so the count is #{lambda <= x}, not #{lambda < x}
+    assert sturm_count([1.0, 2.0, 3.0], [0.0, 0.0], 2.0) == 2
+    assert sturm_count([2.0, 2.0], [1.0], [1.0, 3.0]).tolist() == [1, 2]  # eigenvalues 1, 3
+    assert sturm_count([0.0, 0.0], [1.0], [-1.0, 1.0]).tolist() == [1, 2]  # eigenvalues -1, 1
+    # path-graph Laplacian of order 5: eigenvalues 2 - 2 cos(k pi / 6), among them 1, 2 and 3
+    d, e = np.full(5, 2.0), np.full(4, -1.0)
+    exact = 2 - 2 * np.cos(np.arange(1, 6) * np.pi / 6)
+    ties = np.array([1.0, 2.0, 3.0])
+    below = np.sum(exact[None, :] < ties[:, None] - 1e-12, axis=1)
+    np.testing.assert_array_equal(sturm_count(d, e, ties), below + 1)
+    # bisection still converges onto the tied eigenvalues
+    np.testing.assert_allclose(bisection_eigenvalues(d, e).eigenvalues, exact, rtol=0, atol=8 * EPS)
+
+
 def test_bisection_matches_scipy_on_all_and_selected(rng):
     n = 300
     d, e = rng.standard_normal(n), rng.standard_normal(n - 1)

@@ -291,7 +291,9 @@ def sturm_count(d, e, x):
 
     By Sylvester's law of inertia it is the number of negative pivots :math:`q_i` of the
     :math:`\mathbf{L}\mathbf{D}\mathbf{L}^\top` factorisation of :math:`\mathbf{T} - x\mathbf{I}`:
-    :math:`q_1 = d_1 - x`, :math:`q_i = d_i - x - e_{i-1}^2 / q_{i-1}`.
+    :math:`q_1 = d_1 - x`, :math:`q_i = d_i - x - e_{i-1}^2 / q_{i-1}`. At a tie, when ``x`` is
+    exactly an eigenvalue and a pivot comes out exactly zero, that eigenvalue is counted as well (the
+    zero pivot is made negative, as in LAPACK): the count is then that of eigenvalues ``<= x``.
 
     Parameters
     ----------
@@ -315,7 +317,9 @@ def sturm_count(d, e, x):
     Notes
     -----
     :math:`O(n)` per shift, in float64. A pivot that is exactly zero (or tinier than a safe minimum)
-    is replaced by minus that minimum, as LAPACK's ``xLAEBZ`` does. The computed count is exact for a
+    is replaced by minus that minimum, as LAPACK's ``xLAEBZ`` does; this lowers :math:`d_i` by a
+    negligible amount, which moves an eigenvalue sitting exactly at ``x`` below it (hence the count
+    of eigenvalues ``<= x`` at ties), and bisection is unaffected. The computed count is exact for a
     matrix within a few ulps (relatively, entry by entry) of :math:`\mathbf{T}` (Demmel, 5.3.4).
     See :ref:`chap-symmetric-eigen`.
     """
