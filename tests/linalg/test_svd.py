@@ -94,8 +94,12 @@ def test_svd_jacobi_relative_accuracy_on_graded_matrix(rng, order):
     kappa_b = np.linalg.cond(b / np.linalg.norm(b, axis=0))
     assert np.max(np.abs(jacobi - exact) / exact) <= 10 * EPS * kappa_b
     assert np.max(np.abs(jacobi - exact) / exact) <= 1e-12
-    gesvd = scipy.linalg.svd(a, compute_uv=False, lapack_driver="gesvd")
-    assert np.max(np.abs(gesvd - exact) / exact) > 1e-8  # bidiagonal route: absolute accuracy only
+    if order == "increasing":
+        # bidiagonal route: with norms increasing left to right the right reflectors smear errors
+        # of the large columns into the small ones (>= 3e-3 over 30 seeds); a random order is not
+        # asserted: some orders are harmless for gesvd (worst error 3e-14 for one seed in 30)
+        gesvd = scipy.linalg.svd(a, compute_uv=False, lapack_driver="gesvd")
+        assert np.max(np.abs(gesvd - exact) / exact) > 1e-6
     normal = np.sqrt(np.abs(np.linalg.eigvalsh(a.T @ a)))[::-1]
     assert np.max(np.abs(normal - exact) / exact) > 1.0
 
