@@ -184,3 +184,23 @@ def test_golub_kahan_and_jacobi_agree_and_differ_on_graded(rng):
     np.testing.assert_allclose(gk, exact, rtol=0, atol=100 * EPS * exact[0])  # normwise accurate
     assert np.max(np.abs(gk - exact) / exact) > 1e-8
     assert np.max(np.abs(svd_jacobi(a).s - exact) / exact) < 1e-12
+
+
+@pytest.mark.parametrize("factor", [1e-300, 1e-170, 1e170, 1e300])
+def test_svds_near_the_ends_of_the_float_range(rng, factor):
+    # the squared column norms and the shift used to overflow or underflow: svd_jacobi returned
+    # zeros (1e-170) or infinities (1e170) flagged as converged; Golub-Kahan did not converge
+    a = rng.standard_normal((7, 4))
+    ref = scipy.linalg.svd(a, compute_uv=False)
+    for method in (svd_jacobi, svd_golub_kahan):
+        result = method(a * factor)
+        assert result.converged
+        np.testing.assert_allclose(result.s / factor, ref, rtol=1e-13, atol=0)
+        recon = (result.u * result.s) @ result.vt / factor
+        np.testing.assert_allclose(recon, a, rtol=0, atol=1e-13 * ref[0])
+
+
+def test_golub_kahan_history_is_in_the_units_of_the_input(rng):
+    a = rng.standard_normal((6, 4))
+    small, big = svd_golub_kahan(a), svd_golub_kahan(a * 2.0**40)
+    np.testing.assert_allclose(big.offdiag_history, small.offdiag_history * 2.0**40, rtol=1e-12, atol=0)

@@ -266,3 +266,29 @@ def test_sturm_count_property(d, e, x):
     eigenvalues = scipy.linalg.eigvalsh_tridiagonal(d, e)
     assume(np.min(np.abs(eigenvalues - x)) > 1e-8 * (1 + np.abs(eigenvalues).max()))
     assert sturm_count(d, e, x) == int(np.sum(eigenvalues < x))
+
+
+@pytest.mark.parametrize("factor", [1e-300, 1e300])
+def test_symmetric_eigen_near_the_ends_of_the_float_range(rng, factor):
+    # e**2 used to underflow (1e-300: bisection saw a diagonal matrix and returned wrong values
+    # flagged as converged) or overflow (1e300: NaN from bisection and from symmetric QR)
+    a = random_symmetric(rng, 8)
+    ref = scipy.linalg.eigvalsh(a)
+    tri = tridiagonalize(a)
+    qr = symmetric_qr_eigen(a * factor)
+    assert qr.converged
+    np.testing.assert_allclose(qr.eigenvalues / factor, ref, rtol=0, atol=1e-13 * np.abs(ref).max())
+    bis = bisection_eigenvalues(tri.d * factor, tri.e * factor)
+    assert bis.converged
+    np.testing.assert_allclose(bis.eigenvalues / factor, ref, rtol=0, atol=1e-13 * np.abs(ref).max())
+    midpoints = (ref[:-1] + ref[1:]) / 2 * factor
+    np.testing.assert_array_equal(sturm_count(tri.d * factor, tri.e * factor, midpoints), np.arange(1, 8))
+    # a user tolerance is absolute, in the units of the data
+    coarse = bisection_eigenvalues(tri.d * factor, tri.e * factor, [0], tol=1e-6 * factor)
+    assert coarse.converged and coarse.widths[0] <= 1e-6 * factor and coarse.iterations < 40
+
+
+def test_qr_history_is_in_the_units_of_the_input(rng):
+    a = random_symmetric(rng, 6)
+    small, big = symmetric_qr_eigen(a), symmetric_qr_eigen(a * 2.0**40)
+    np.testing.assert_allclose(big.offdiag_history, small.offdiag_history * 2.0**40, rtol=1e-12, atol=0)
