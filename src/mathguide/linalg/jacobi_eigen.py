@@ -150,7 +150,8 @@ def jacobi_eigh(
     plus an :math:`O(n^2)` search per rotation). 5 to 10 sweeps are typical. Convergence is
     quadratic once the eigenvalues are separated (Schönhage; Wilkinson). Rotations are applied with
     Python loops over pairs, so this is meant for matrices up to a few hundred rows. See
-    :ref:`chap-jacobi`; Golub and Van Loan 8.5; Demmel and Veselić (1992).
+    :ref:`chap-jacobi`; Golub and Van Loan 8.5; Demmel and Veselić (1992). The matrix is first
+    scaled by a power of two (exactly), so that the threshold's products cannot overflow.
     """
     a = _symmetric_matrix(a)
     n = a.shape[0]

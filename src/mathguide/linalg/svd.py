@@ -198,7 +198,8 @@ def svd_jacobi(a, *, tol: float | None = None, maxsweeps: int = 30) -> JacobiSVD
     :math:`\mathbf{A} = \mathbf{B}\mathbf{D}` with :math:`\mathbf{D}` diagonal, each singular value
     is found with a relative error of order :math:`\epsilon\,\kappa(\mathbf{B}_c)`, where
     :math:`\mathbf{B}_c` is ``a`` with unit columns, however badly scaled :math:`\mathbf{D}` is
-    (Demmel and Veselić 1992). See :ref:`chap-svd`.
+    (Demmel and Veselić 1992). The matrix is first scaled by a power of two (exactly) so that the
+    squared column norms cannot overflow or underflow. See :ref:`chap-svd`.
     """
     a = _matrix(a)
     maxsweeps = check_int(maxsweeps, "maxsweeps", low=0)
