@@ -108,3 +108,15 @@ def test_float32_and_errors(rng):
         jacobi_eigh(np.eye(2), maxsweeps=-1)
     stopped = jacobi_eigh(random_symmetric(rng, 10), maxsweeps=1)
     assert not stopped.converged and stopped.iterations == 1
+
+
+@pytest.mark.parametrize("factor", [1e-300, 1e300])
+def test_jacobi_near_the_ends_of_the_float_range(rng, factor):
+    # the products a_pp a_qq in the threshold used to overflow to inf: at 1e300 no rotation was
+    # done and the diagonal was returned, flagged as converged
+    h = graded_spd(rng, 6, np.ones(6))
+    result = jacobi_eigh(h * factor)
+    assert result.converged
+    np.testing.assert_allclose(result.eigenvalues / factor, scipy.linalg.eigvalsh(h), rtol=1e-13, atol=0)
+    off = np.linalg.norm(h - np.diag(np.diag(h)))
+    np.testing.assert_allclose(result.off_norms[0] / factor, off, rtol=1e-14, atol=0)

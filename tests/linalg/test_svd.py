@@ -94,8 +94,12 @@ def test_svd_jacobi_relative_accuracy_on_graded_matrix(rng, order):
     kappa_b = np.linalg.cond(b / np.linalg.norm(b, axis=0))
     assert np.max(np.abs(jacobi - exact) / exact) <= 10 * EPS * kappa_b
     assert np.max(np.abs(jacobi - exact) / exact) <= 1e-12
-    gesvd = scipy.linalg.svd(a, compute_uv=False, lapack_driver="gesvd")
-    assert np.max(np.abs(gesvd - exact) / exact) > 1e-8  # bidiagonal route: absolute accuracy only
+    if order == "increasing":
+        # bidiagonal route: with norms increasing left to right the right reflectors smear errors
+        # of the large columns into the small ones (>= 3e-3 over 30 seeds); a random order is not
+        # asserted: some orders are harmless for gesvd (worst error 3e-14 for one seed in 30)
+        gesvd = scipy.linalg.svd(a, compute_uv=False, lapack_driver="gesvd")
+        assert np.max(np.abs(gesvd - exact) / exact) > 1e-6
     normal = np.sqrt(np.abs(np.linalg.eigvalsh(a.T @ a)))[::-1]
     assert np.max(np.abs(normal - exact) / exact) > 1.0
 
@@ -180,3 +184,23 @@ def test_golub_kahan_and_jacobi_agree_and_differ_on_graded(rng):
     np.testing.assert_allclose(gk, exact, rtol=0, atol=100 * EPS * exact[0])  # normwise accurate
     assert np.max(np.abs(gk - exact) / exact) > 1e-8
     assert np.max(np.abs(svd_jacobi(a).s - exact) / exact) < 1e-12
+
+
+@pytest.mark.parametrize("factor", [1e-300, 1e-170, 1e170, 1e300])
+def test_svds_near_the_ends_of_the_float_range(rng, factor):
+    # the squared column norms and the shift used to overflow or underflow: svd_jacobi returned
+    # zeros (1e-170) or infinities (1e170) flagged as converged; Golub-Kahan did not converge
+    a = rng.standard_normal((7, 4))
+    ref = scipy.linalg.svd(a, compute_uv=False)
+    for method in (svd_jacobi, svd_golub_kahan):
+        result = method(a * factor)
+        assert result.converged
+        np.testing.assert_allclose(result.s / factor, ref, rtol=1e-13, atol=0)
+        recon = (result.u * result.s) @ result.vt / factor
+        np.testing.assert_allclose(recon, a, rtol=0, atol=1e-13 * ref[0])
+
+
+def test_golub_kahan_history_is_in_the_units_of_the_input(rng):
+    a = rng.standard_normal((6, 4))
+    small, big = svd_golub_kahan(a), svd_golub_kahan(a * 2.0**40)
+    np.testing.assert_allclose(big.offdiag_history, small.offdiag_history * 2.0**40, rtol=1e-12, atol=0)

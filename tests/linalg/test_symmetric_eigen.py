@@ -170,6 +170,22 @@ def test_sturm_count_zero_pivot():
     assert sturm_count([1.0, 2.0, 3.0], [0.0, 0.0], 2.5) == 2
 
 
+def test_sturm_count_at_exact_eigenvalues_counts_the_tie():
+    # x exactly an eigenvalue: a pivot vanishes, is made negative (LAPACK's convention), and the
+    # eigenvalue at x is counted, so the count is #{lambda <= x}, not #{lambda < x}
+    assert sturm_count([1.0, 2.0, 3.0], [0.0, 0.0], 2.0) == 2
+    assert sturm_count([2.0, 2.0], [1.0], [1.0, 3.0]).tolist() == [1, 2]  # eigenvalues 1, 3
+    assert sturm_count([0.0, 0.0], [1.0], [-1.0, 1.0]).tolist() == [1, 2]  # eigenvalues -1, 1
+    # path-graph Laplacian of order 5: eigenvalues 2 - 2 cos(k pi / 6), among them 1, 2 and 3
+    d, e = np.full(5, 2.0), np.full(4, -1.0)
+    exact = 2 - 2 * np.cos(np.arange(1, 6) * np.pi / 6)
+    ties = np.array([1.0, 2.0, 3.0])
+    below = np.sum(exact[None, :] < ties[:, None] - 1e-12, axis=1)
+    np.testing.assert_array_equal(sturm_count(d, e, ties), below + 1)
+    # bisection still converges onto the tied eigenvalues
+    np.testing.assert_allclose(bisection_eigenvalues(d, e).eigenvalues, exact, rtol=0, atol=8 * EPS)
+
+
 def test_bisection_matches_scipy_on_all_and_selected(rng):
     n = 300
     d, e = rng.standard_normal(n), rng.standard_normal(n - 1)
@@ -250,3 +266,29 @@ def test_sturm_count_property(d, e, x):
     eigenvalues = scipy.linalg.eigvalsh_tridiagonal(d, e)
     assume(np.min(np.abs(eigenvalues - x)) > 1e-8 * (1 + np.abs(eigenvalues).max()))
     assert sturm_count(d, e, x) == int(np.sum(eigenvalues < x))
+
+
+@pytest.mark.parametrize("factor", [1e-300, 1e300])
+def test_symmetric_eigen_near_the_ends_of_the_float_range(rng, factor):
+    # e**2 used to underflow (1e-300: bisection saw a diagonal matrix and returned wrong values
+    # flagged as converged) or overflow (1e300: NaN from bisection and from symmetric QR)
+    a = random_symmetric(rng, 8)
+    ref = scipy.linalg.eigvalsh(a)
+    tri = tridiagonalize(a)
+    qr = symmetric_qr_eigen(a * factor)
+    assert qr.converged
+    np.testing.assert_allclose(qr.eigenvalues / factor, ref, rtol=0, atol=1e-13 * np.abs(ref).max())
+    bis = bisection_eigenvalues(tri.d * factor, tri.e * factor)
+    assert bis.converged
+    np.testing.assert_allclose(bis.eigenvalues / factor, ref, rtol=0, atol=1e-13 * np.abs(ref).max())
+    midpoints = (ref[:-1] + ref[1:]) / 2 * factor
+    np.testing.assert_array_equal(sturm_count(tri.d * factor, tri.e * factor, midpoints), np.arange(1, 8))
+    # a user tolerance is absolute, in the units of the data
+    coarse = bisection_eigenvalues(tri.d * factor, tri.e * factor, [0], tol=1e-6 * factor)
+    assert coarse.converged and coarse.widths[0] <= 1e-6 * factor and coarse.iterations < 40
+
+
+def test_qr_history_is_in_the_units_of_the_input(rng):
+    a = random_symmetric(rng, 6)
+    small, big = symmetric_qr_eigen(a), symmetric_qr_eigen(a * 2.0**40)
+    np.testing.assert_allclose(big.offdiag_history, small.offdiag_history * 2.0**40, rtol=1e-12, atol=0)

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from mathguide._validation import check_int, check_real_scalar
-from mathguide.linalg.symmetric_eigen import _symmetric_matrix
+from mathguide.linalg.symmetric_eigen import _power_of_two_scale, _symmetric_matrix
 
 __all__ = ["JacobiEigen", "jacobi_eigh", "jacobi_rotation"]
 
@@ -150,41 +150,44 @@ def jacobi_eigh(
     plus an :math:`O(n^2)` search per rotation). 5 to 10 sweeps are typical. Convergence is
     quadratic once the eigenvalues are separated (Schönhage; Wilkinson). Rotations are applied with
     Python loops over pairs, so this is meant for matrices up to a few hundred rows. See
-    :ref:`chap-jacobi`; Golub and Van Loan 8.5; Demmel and Veselić (1992).
+    :ref:`chap-jacobi`; Golub and Van Loan 8.5; Demmel and Veselić (1992). The matrix is first
+    scaled by a power of two (exactly), so that the threshold's products cannot overflow.
     """
     a = _symmetric_matrix(a)
     n = a.shape[0]
     dtype = a.dtype
     tol = float(np.finfo(dtype).eps) if tol is None else check_real_scalar(tol, "tol", positive=True)
     maxsweeps = check_int(maxsweeps, "maxsweeps", low=0)
-    work = np.tril(a) + np.tril(a, -1).T
+    # scale by a power of two (exact) so that the products in the threshold cannot overflow
+    scale = _power_of_two_scale(a)
+    work = (np.tril(a) + np.tril(a, -1).T) * dtype.type(scale)
     v = np.eye(n, dtype=dtype)
-    off_norms = [_off(work)]
+    off_norms = [_off(work) / scale]
     pairs = [(p, q) for p in range(n - 1) for q in range(p + 1, n)]
     rows, cols = np.triu_indices(n, 1)
     sweeps = rotations = 0
 
     def small() -> np.ndarray:
         diag = np.abs(np.diagonal(work))
-        return np.abs(work[rows, cols]) <= tol * np.sqrt(diag[rows] * diag[cols])
+        return np.abs(work[rows, cols]) <= tol * np.sqrt(diag[rows]) * np.sqrt(diag[cols])
 
     converged = bool(np.all(small()))
     while not converged and sweeps < maxsweeps:
         if cyclic:
             for p, q in pairs:
-                if abs(work[p, q]) > tol * math.sqrt(abs(work[p, p] * work[q, q])):
+                if abs(work[p, q]) > tol * math.sqrt(abs(work[p, p])) * math.sqrt(abs(work[q, q])):
                     rotations += _rotate(work, v, p, q)
         else:
             for _ in range(len(pairs)):
                 diag = np.abs(np.diagonal(work))
-                ratio = np.abs(work[rows, cols]) - tol * np.sqrt(diag[rows] * diag[cols])
+                ratio = np.abs(work[rows, cols]) - tol * np.sqrt(diag[rows]) * np.sqrt(diag[cols])
                 k = int(np.argmax(ratio))
                 if ratio[k] <= 0:
                     break
                 rotations += _rotate(work, v, int(rows[k]), int(cols[k]))
         sweeps += 1
-        off_norms.append(_off(work))
+        off_norms.append(_off(work) / scale)
         converged = bool(np.all(small()))
-    values = np.diagonal(work).copy()
+    values = (np.diagonal(work).astype(np.float64) / scale).astype(dtype)
     order = np.argsort(values, kind="stable")
     return JacobiEigen(values[order], v[:, order], converged, sweeps, np.array(off_norms), rotations)

@@ -14,7 +14,7 @@ import numpy as np
 
 from mathguide._validation import as_float_array, check_int, check_real_scalar
 from mathguide.linalg.qr import householder_vector
-from mathguide.linalg.symmetric_eigen import _givens, _wilkinson_shift
+from mathguide.linalg.symmetric_eigen import _givens, _power_of_two_scale, _wilkinson_shift
 
 __all__ = [
     "Bidiagonal",
@@ -198,7 +198,8 @@ def svd_jacobi(a, *, tol: float | None = None, maxsweeps: int = 30) -> JacobiSVD
     :math:`\mathbf{A} = \mathbf{B}\mathbf{D}` with :math:`\mathbf{D}` diagonal, each singular value
     is found with a relative error of order :math:`\epsilon\,\kappa(\mathbf{B}_c)`, where
     :math:`\mathbf{B}_c` is ``a`` with unit columns, however badly scaled :math:`\mathbf{D}` is
-    (Demmel and Veselić 1992). See :ref:`chap-svd`.
+    (Demmel and Veselić 1992). The matrix is first scaled by a power of two (exactly) so that the
+    squared column norms cannot overflow or underflow. See :ref:`chap-svd`.
     """
     a = _matrix(a)
     maxsweeps = check_int(maxsweeps, "maxsweeps", low=0)
@@ -209,7 +210,8 @@ def svd_jacobi(a, *, tol: float | None = None, maxsweeps: int = 30) -> JacobiSVD
     dtype = a.dtype
     eps = float(np.finfo(dtype).eps)
     tol = np.sqrt(m) * eps if tol is None else check_real_scalar(tol, "tol", positive=True)
-    work = a.copy()
+    scale = _power_of_two_scale(a)
+    work = a * dtype.type(scale)  # a copy, scaled exactly: no overflow in the squared norms
     v = np.eye(n, dtype=dtype)
     schedule = round_robin_pairs(n)
 
@@ -251,7 +253,7 @@ def svd_jacobi(a, *, tol: float | None = None, maxsweeps: int = 30) -> JacobiSVD
         sweeps += 1
         cosines.append(largest_cosine())
         converged = not rotated or cosines[-1] <= tol
-    sigma = np.linalg.norm(work, axis=0)
+    sigma = np.linalg.norm(work, axis=0)  # of the scaled matrix; unscaled below
     order = np.argsort(-sigma, kind="stable")
     sigma, work, v = sigma[order], work[:, order], v[:, order]
     positive = sigma > 0
@@ -261,7 +263,8 @@ def svd_jacobi(a, *, tol: float | None = None, maxsweeps: int = 30) -> JacobiSVD
         rank = int(np.sum(positive))
         q, _ = np.linalg.qr(np.hstack([u[:, :rank], np.eye(m, dtype=dtype)]))
         u[:, rank:] = q[:, rank:n]
-    return JacobiSVD(u, sigma.astype(dtype), v.T.copy(), bool(converged), sweeps, np.array(cosines))
+    sigma = (sigma.astype(np.float64) / scale).astype(dtype)
+    return JacobiSVD(u, sigma, v.T.copy(), bool(converged), sweeps, np.array(cosines))
 
 
 def _rotate_columns(mat: np.ndarray, i: int, j: int, c: float, s: float) -> None:
@@ -368,7 +371,8 @@ def svd_golub_kahan(a, *, tol: float | None = None, maxiter: int | None = None) 
     m, n = a.shape
     tol = float(np.finfo(np.float64).eps) if tol is None else check_real_scalar(tol, "tol", positive=True)
     maxiter = 30 * max(n, 1) if maxiter is None else check_int(maxiter, "maxiter", low=0)
-    factors = bidiagonalize(a.astype(np.float64))
+    scale = _power_of_two_scale(a)  # exact; keeps the squares in the shift finite and nonzero
+    factors = bidiagonalize(a.astype(np.float64) * scale)
     b = np.diag(factors.d) + np.diag(factors.e, 1)
     u, v = factors.u.copy(), factors.v.copy()
     b_max = float(np.max(np.abs(b), initial=0.0))
@@ -396,10 +400,10 @@ def svd_golub_kahan(a, *, tol: float | None = None, maxiter: int | None = None) 
             _chase_zero_diagonal(b, u, v, small[0], lo, hi)
         else:
             _golub_kahan_step(b, u, v, lo, hi)
-        history.append(abs(b[hi - 1, hi]))
+        history.append(abs(b[hi - 1, hi]) / scale)
     sigma = np.diagonal(b).copy()
     v = np.where(np.signbit(sigma), -v, v)  # make every singular value non-negative
-    sigma = np.abs(sigma)
+    sigma = np.abs(sigma) / scale
     order = np.argsort(-sigma, kind="stable")
     dtype = a.dtype
     return GolubKahanSVD(

@@ -62,6 +62,19 @@ class BisectionResult(NamedTuple):
     widths: np.ndarray
 
 
+def _power_of_two_scale(*arrays: np.ndarray) -> float:
+    """A power of two that brings the largest ``|entry|`` of ``arrays`` into ``[0.5, 1)``.
+
+    Multiplying by it is exact (barring subnormals), so every relative accuracy is kept, and the
+    squares formed by the iterations (``e**2`` in Sturm counts, column norms, shifts) neither
+    overflow nor underflow for data near the ends of the floating-point range. 1 for zero data.
+    """
+    largest = max((float(np.max(np.abs(x), initial=0.0)) for x in arrays), default=0.0)
+    if largest == 0.0:
+        return 1.0
+    return math.ldexp(1.0, -math.frexp(largest)[1])
+
+
 def _symmetric_matrix(a, name: str = "a") -> np.ndarray:
     """``a`` as a square finite float matrix, refused if it is not symmetric up to rounding."""
     a = as_square_matrix(a, name)
@@ -226,7 +239,8 @@ def symmetric_qr_eigen(
     n = a.shape[0]
     tol = float(np.finfo(np.float64).eps) if tol is None else check_real_scalar(tol, "tol", positive=True)
     maxiter = 30 * max(n, 1) if maxiter is None else check_int(maxiter, "maxiter", low=0)
-    tri = tridiagonalize(a.astype(np.float64), compute_q=compute_vectors)
+    scale = _power_of_two_scale(a)  # exact; undone on the eigenvalues below
+    tri = tridiagonalize(a.astype(np.float64) * scale, compute_q=compute_vectors)
     d, e = tri.d.tolist(), tri.e.tolist()
     qt = tri.q.T.copy() if compute_vectors else None
     history: list[float] = []
@@ -249,8 +263,8 @@ def symmetric_qr_eigen(
             break
         _qr_step(d, e, lo, hi, qt)
         iterations += 1
-        history.append(abs(e[hi - 1]))
-    values = np.array(d, dtype=np.float64)
+        history.append(abs(e[hi - 1]) / scale)
+    values = np.array(d, dtype=np.float64) / scale
     order = np.argsort(values, kind="stable")
     vectors = None if qt is None else qt[order].T.astype(a.dtype)
     return SymmetricEigen(
@@ -291,7 +305,9 @@ def sturm_count(d, e, x):
 
     By Sylvester's law of inertia it is the number of negative pivots :math:`q_i` of the
     :math:`\mathbf{L}\mathbf{D}\mathbf{L}^\top` factorisation of :math:`\mathbf{T} - x\mathbf{I}`:
-    :math:`q_1 = d_1 - x`, :math:`q_i = d_i - x - e_{i-1}^2 / q_{i-1}`.
+    :math:`q_1 = d_1 - x`, :math:`q_i = d_i - x - e_{i-1}^2 / q_{i-1}`. At a tie, when ``x`` is
+    exactly an eigenvalue and a pivot comes out exactly zero, that eigenvalue is counted as well (the
+    zero pivot is made negative, as in LAPACK): the count is then that of eigenvalues ``<= x``.
 
     Parameters
     ----------
@@ -315,12 +331,18 @@ def sturm_count(d, e, x):
     Notes
     -----
     :math:`O(n)` per shift, in float64. A pivot that is exactly zero (or tinier than a safe minimum)
-    is replaced by minus that minimum, as LAPACK's ``xLAEBZ`` does. The computed count is exact for a
+    is replaced by minus that minimum, as LAPACK's ``xLAEBZ`` does; this lowers :math:`d_i` by a
+    negligible amount, which moves an eigenvalue sitting exactly at ``x`` below it (hence the count
+    of eigenvalues ``<= x`` at ties), and bisection is unaffected. The computed count is exact for a
     matrix within a few ulps (relatively, entry by entry) of :math:`\mathbf{T}` (Demmel, 5.3.4).
     See :ref:`chap-symmetric-eigen`.
     """
     d, e = _tridiagonal_arrays(d, e)
     x_array = as_float_array(x, "x", allow_inf=True).astype(np.float64)
+    scale = _power_of_two_scale(d, e)  # the count of T - x I equals that of sT - sx I
+    d, e = d * scale, e * scale
+    with np.errstate(over="ignore"):  # a huge x may become +-inf: the count is then 0 or n
+        x_array = x_array * scale
     counts = _sturm(d, e * e, x_array, _pivmin(d, e))
     if x_array.ndim == 0:
         return int(counts)
@@ -380,13 +402,15 @@ def bisection_eigenvalues(
         if np.any((index_array < 0) | (index_array >= n)):
             raise ValueError(f"indices must lie in [0, {n}), got {index_array}")
     maxiter = check_int(maxiter, "maxiter", low=0)
+    scale = _power_of_two_scale(d, e)  # exact; e * e can then neither overflow nor underflow
+    d, e = d * scale, e * scale
     radius = np.abs(np.r_[e, 0.0]) + np.abs(np.r_[0.0, e])
     lower, upper = float(np.min(d - radius)), float(np.max(d + radius))
     eps = float(np.finfo(np.float64).eps)
     if tol is None:
         tol = 2 * eps * max(abs(lower), abs(upper), float(np.finfo(np.float64).tiny))
     else:
-        tol = check_real_scalar(tol, "tol", positive=True)
+        tol = check_real_scalar(tol, "tol", positive=True) * scale
     # widen the Gershgorin interval slightly so that rounding in the counts cannot exclude an end
     pad = 2 * n * eps * max(abs(lower), abs(upper)) + _pivmin(d, e)
     lo = np.full(index_array.shape, lower - pad)
@@ -400,7 +424,8 @@ def bisection_eigenvalues(
         lo = np.where(above, lo, mid)
         iterations += 1
     widths = hi - lo
-    return BisectionResult(lo + widths / 2, bool(np.all(widths <= tol)), iterations, widths)
+    converged = bool(np.all(widths <= tol))
+    return BisectionResult((lo + widths / 2) / scale, converged, iterations, widths / scale)
 
 
 class SecularRoots(NamedTuple):
