@@ -191,12 +191,13 @@ def test_a_tolerance_below_attainable_accuracy_is_not_reported_as_converged() ->
 
 @pytest.mark.parametrize("omega", [0.7, 1.0, 1.6])
 def test_ssor_preconditioner_is_the_inverse_of_the_ssor_matrix(rng, omega) -> None:
-    # Oracle: M = omega / (2 - omega) (D/omega + L) (D/omega)^{-1} (D/omega + U), built densely.
+    # Oracle: Saad's form M = (D + omega L) D^{-1} (D + omega U) / (omega (2 - omega)), built densely
+    # (the product of a forward and a backward SOR sweep; (D/omega)^{-1} in the middle would be wrong).
     a = random_matrix(12, condition=10.0, rng=rng)
     a = a @ a.T + np.eye(12)
     d = np.diag(np.diag(a))
     lower, upper = np.tril(a, -1), np.triu(a, 1)
-    m = omega / (2 - omega) * (d / omega + lower) @ np.linalg.solve(d / omega, d / omega + upper)
+    m = (d + omega * lower) @ np.linalg.solve(d, d + omega * upper) / (omega * (2 - omega))
     applied = np.column_stack([ssor_preconditioner(a, omega).matvec(e) for e in np.eye(12)])
     np.testing.assert_allclose(applied, np.linalg.inv(m), rtol=1e-10, atol=1e-12)
     applied_sparse = ssor_preconditioner(scipy.sparse.csr_matrix(a), omega).matvec(np.ones(12))

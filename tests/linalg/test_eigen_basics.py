@@ -96,6 +96,19 @@ def test_condition_numbers_of_a_jordan_block_are_huge():
     assert np.all(res.condition_numbers > 1e3)
 
 
+@pytest.mark.parametrize("m", [3, 4, 5])
+def test_jordan_block_overlap_is_about_eps_to_the_one_minus_one_over_m(rng, m):
+    # Rounding splits a Jordan block's eigenvalue by about eps^(1/m); the computed eigenvalues then
+    # have sensitivity ~ eps^(1/m - 1), so |y^H x| ~ eps^(1 - 1/m) (not eps^(1/m), which the two
+    # coincide for only at m = 2). Orthogonal similarity keeps the block from being triangular.
+    eps = np.finfo(np.float64).eps
+    q = np.linalg.qr(rng.standard_normal((m, m)))[0]
+    overlap = 1 / eigenvalue_condition_numbers(q @ (np.eye(m) + np.eye(m, k=1)) @ q.T).condition_numbers
+    assert np.all(overlap > eps ** (1 - 1 / m) / 100)
+    assert np.all(overlap < eps ** (1 - 1 / m) * 100)
+    assert np.all(overlap < eps ** (1 / m) / 10)
+
+
 def test_pseudospectrum_of_normal_matrix_is_distance_to_spectrum(rng):
     q = random_matrix(5, singular_values=np.ones(5), rng=rng)  # orthogonal
     d = np.diag([1.0, -1.0, 0.5, 2.0, -0.3])

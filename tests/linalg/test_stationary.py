@@ -82,6 +82,26 @@ def test_gauss_seidel_equals_sor_with_omega_one_and_the_explicit_sweep(rng) -> N
     )
 
 
+@pytest.mark.parametrize("omega", [0.6, 1.0, 1.5])
+@pytest.mark.parametrize("form", ["dense", "sparse"])
+def test_ssor_step_is_a_forward_then_a_backward_sor_sweep(rng, omega, form) -> None:
+    # Oracle: the textbook componentwise sweeps, forward (i = 0..n-1) then backward (i = n-1..0),
+    # each x_i <- (1 - omega) x_i + omega (b_i - sum_{j != i} a_ij x_j) / a_ii. A splitting matrix
+    # off by a factor (for instance (D/omega)^{-1} in the middle instead of D^{-1}) fails for omega != 1.
+    n = 7
+    a = diagonally_dominant(n, rng)
+    b = rng.standard_normal(n)
+    x0 = rng.standard_normal(n)
+    x = x0.copy()
+    for order in (range(n), range(n - 1, -1, -1)):
+        for i in order:
+            gs = (b[i] - a[i, :i] @ x[:i] - a[i, i + 1 :] @ x[i + 1 :]) / a[i, i]
+            x[i] = (1 - omega) * x[i] + omega * gs
+    matrix = a if form == "dense" else scipy.sparse.csr_matrix(a)
+    one = ssor(matrix, b, omega, x0=x0, maxiter=1, rtol=0, atol=1e-300)
+    np.testing.assert_allclose(one.x, x, rtol=1e-13, atol=1e-13)
+
+
 def test_optimal_sor_parameter_on_the_model_problem() -> None:
     # omega* = 2 / (1 + sin(pi h)) minimises the iteration count; measured over a grid of omega.
     n = 30

@@ -106,7 +106,7 @@ def eigenvalue_condition_numbers(a) -> EigenvalueConditioning:
     The eigenvectors come from LAPACK's ``geev`` (through ``scipy.linalg.eig``); cost about
     :math:`25n^3` flops. For a multiple eigenvalue the number is large (a Jordan block gives
     :math:`|\mathbf{y}^{\mathsf H}\mathbf{x}| = 0` in exact arithmetic, about
-    :math:`\epsilon^{1/m}` in floating point). Golub and Van Loan, section 7.2.2.
+    :math:`\epsilon^{1 - 1/m}` in floating point, for a block of size :math:`m`). Golub and Van Loan, section 7.2.2.
     """
     a = as_square_matrix(a, "a")
     eigenvalues, left, right = scipy.linalg.eig(a, left=True, right=True)

@@ -212,7 +212,8 @@ def gmres(
     rtol, atol : float, optional
         Stop when :math:`\|\mathbf{r}\|_2 \le \max(\mathrm{rtol}\,\|\mathbf{b}\|_2, \mathrm{atol})`.
     maxiter : int, optional
-        Maximum total number of inner steps, i.e. products with ``a`` (default ``10 n``).
+        Maximum total number of inner steps (default ``10 n``). Each inner step is one product with
+        ``a``; every restart and the end add one more, for the true residual.
 
     Returns
     -------

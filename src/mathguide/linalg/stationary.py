@@ -162,11 +162,12 @@ class _Splitting:
         return self.solve_lower(r)
 
     def ssor_step(self, r: np.ndarray) -> np.ndarray:
-        # M_SSOR = omega / (2 - omega) * (D/omega + L) (D/omega)^{-1} (D/omega + U), so
-        # M_SSOR^{-1} r = (2 - omega) / omega * (D/omega + U)^{-1} (D/omega) (D/omega + L)^{-1} r.
+        # M_SSOR = omega / (2 - omega) * (D/omega + L) D^{-1} (D/omega + U), so
+        # M_SSOR^{-1} r = (2 - omega) / omega * (D/omega + U)^{-1} D (D/omega + L)^{-1} r:
+        # exactly one forward SOR sweep followed by one backward sweep.
         omega = self.omega
         y = self.solve_lower(r)
-        return (2.0 - omega) / omega * self.solve_upper(self.diagonal / omega * y)
+        return (2.0 - omega) / omega * self.solve_upper(self.diagonal * y)
 
 
 def _stationary(a, b, step_name: str, omega: float, x0, rtol, atol, maxiter) -> IterativeSolution:
@@ -274,7 +275,7 @@ def ssor(
     r"""Symmetric SOR: a forward SOR sweep followed by a backward one.
 
     The splitting matrix is :math:`\mathbf{M} = \frac{\omega}{2-\omega}(\mathbf{D}/\omega + \mathbf{L})
-    (\mathbf{D}/\omega)^{-1}(\mathbf{D}/\omega + \mathbf{U})`, symmetric positive definite when ``a``
+    \mathbf{D}^{-1}(\mathbf{D}/\omega + \mathbf{U})`, symmetric positive definite when ``a``
     is, which makes it usable as a preconditioner for conjugate gradients.
 
     Parameters, return value and errors as for :func:`sor`. Cost per iteration: one product with ``a``
