@@ -26,27 +26,12 @@ import csv
 import datetime
 import os
 import sys
-import time
 
 import numpy as np
 import scipy.linalg
+from _timing import best_times
 
 from mathguide.linalg.lu import lu, lu_blocked
-
-
-def best_times(funcs: dict, a: np.ndarray, repeats: int) -> dict:
-    """Best wall-clock time of each ``func(a)`` over ``repeats`` rounds, in seconds.
-
-    The routines are interleaved (one run of each per round) so that a burst of load from other
-    processes hits all of them alike rather than the one that happened to be running.
-    """
-    best = {name: float("inf") for name in funcs}
-    for _ in range(repeats):
-        for name, func in funcs.items():
-            start = time.perf_counter()
-            func(a)
-            best[name] = min(best[name], time.perf_counter() - start)
-    return best
 
 
 def gflops(n: int, seconds: float) -> float:
@@ -103,11 +88,11 @@ def main() -> None:
         # warm up once (imports, BLAS thread pools) before timing
         lu_factor(a)
         blocked(a)
-        t = best_times({"lapack": lu_factor, "blocked": blocked}, a, args.repeats)
+        t = best_times({"lapack": lambda a=a: lu_factor(a), "blocked": lambda a=a: blocked(a)}, args.repeats)
         t_lapack, t_blocked = t["lapack"], t["blocked"]
         t_lu = float("nan")
         if n <= args.max_unblocked:
-            t_lu = best_times({"lu": lu}, a, max(1, args.repeats // 2))["lu"]
+            t_lu = best_times({"lu": lambda a=a: lu(a)}, max(1, args.repeats // 2))["lu"]
             lu_cols = f"{t_lu:8.3f} {gflops(n, t_lu):6.2f}"
             lu_ratio = f"{t_lu / t_lapack:9.1f}"
         else:
@@ -142,7 +127,7 @@ def main() -> None:
         funcs = {"lapack": lambda m: scipy.linalg.lu_factor(m, check_finite=False)}
         for b in (32, 64, 128, 192, 256, 384, 512):
             funcs[b] = lambda m, b=b: lu_blocked(m, block_size=b)
-        t = best_times(funcs, a, args.repeats)
+        t = best_times({name: (lambda f=f, a=a: f(a)) for name, f in funcs.items()}, args.repeats)
         print(f"\nblock size tuning at n = {n} (lu_factor {t['lapack']:.3f} s, interleaved):")
         for b in funcs:
             if b != "lapack":

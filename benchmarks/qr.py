@@ -30,25 +30,14 @@ import csv
 import datetime
 import os
 import sys
-import time
 
 import numpy as np
 import scipy
 import scipy.linalg
+from _timing import best_times
 
 from mathguide.linalg.least_squares import lstsq
 from mathguide.linalg.qr import householder_qr, qr_blocked
-
-
-def best_times(funcs: dict, repeats: int) -> dict:
-    """Best wall-clock time of each ``func()`` over ``repeats`` interleaved rounds, in seconds."""
-    best = {name: float("inf") for name in funcs}
-    for _ in range(repeats):
-        for name, func in funcs.items():
-            start = time.perf_counter()
-            func()
-            best[name] = min(best[name], time.perf_counter() - start)
-    return best
 
 
 def competitors(a: np.ndarray, b: np.ndarray, bs: int) -> dict:

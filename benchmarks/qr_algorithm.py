@@ -22,22 +22,13 @@ import argparse
 import csv
 import datetime
 import os
-import time
 
 import numpy as np
 import scipy.linalg
+from _timing import best_time
 from scipy.optimize import linear_sum_assignment
 
 from mathguide.linalg.qr_algorithm import qr_algorithm
-
-
-def best_time(func, repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        func()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def matching_error(computed: np.ndarray, reference: np.ndarray) -> float:

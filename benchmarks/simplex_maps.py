@@ -18,23 +18,13 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import time
 
 import numpy as np
 import scipy
+from _timing import best_time
 from scipy.special import softmax
 
 from mathguide.simplex import entmax15, entmax_bisect, sparsemax, sparsemax_threshold
-
-
-def best_time(fn, repeat: int) -> float:
-    """Best wall-clock time of ``repeat`` calls (the least disturbed by other processes)."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:

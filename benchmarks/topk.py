@@ -22,9 +22,9 @@ import argparse
 import csv
 import os
 import platform
-import time
 
 import numpy as np
+from _timing import best_time
 
 from mathguide.simplex import (
     grad_topk,
@@ -33,16 +33,6 @@ from mathguide.simplex import (
     log_elementary_symmetric,
     threshold_topk,
 )
-
-
-def best_time(fn, repeat: int) -> float:
-    """Best wall-clock time of ``repeat`` calls (the least disturbed by other processes)."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def argpartition_topk(x: np.ndarray, k: int) -> np.ndarray:
