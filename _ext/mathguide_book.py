@@ -221,6 +221,8 @@ LATEX_PREAMBLE = r"""
 \newunicodechar{⌨}{{\mgsymbols ⌨}}
 \newunicodechar{ᵀ}{{\mgsymbols ᵀ}}
 \usepackage{xeCJK}
+% Quotes, dashes and the ellipsis are Western punctuation here (xeCJK would set them full-width).
+\xeCJKDeclareCharClass{Default}{"2013, "2014, "2018, "2019, "201C, "201D, "2026}
 \setCJKmainfont{Noto Serif CJK SC}
 \setCJKsansfont{Noto Sans CJK SC}
 \setCJKmonofont{Noto Sans Mono CJK SC}
