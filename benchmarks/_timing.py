@@ -1,7 +1,8 @@
-"""Timing helpers shared by the benchmark scripts (run as `python benchmarks/<script>.py`)."""
+"""Timing and recording helpers shared by the benchmark scripts (run as `python benchmarks/<script>.py`)."""
 
 from __future__ import annotations
 
+import csv
 import time
 from collections.abc import Callable
 
@@ -24,3 +25,16 @@ def best_times(funcs: dict[str, Callable[[], object]], repeats: int) -> dict[str
 def best_time(func: Callable[[], object], repeats: int) -> float:
     """Best wall-clock time of ``repeats`` calls of ``func()``, in seconds (the least disturbed run)."""
     return best_times({"func": func}, repeats)["func"]
+
+
+def write_record(path: str, meta: str, rows: list[dict]) -> None:
+    """Write a recorded run: one ``# meta`` line, then the rows as CSV with a header.
+
+    This is the format ``mathguide.recorded.load_recorded`` reads for the chapters.
+    """
+    with open(path, "w", newline="") as handle:
+        handle.write(f"# {meta.lstrip('# ').rstrip()}\n")
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"wrote {path}")

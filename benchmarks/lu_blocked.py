@@ -22,14 +22,13 @@ See the chapter ``chapters/linalg/lu.md`` (section "Why blocking matters").
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime
 import os
 import sys
 
 import numpy as np
 import scipy.linalg
-from _timing import best_times
+from _timing import best_times, write_record
 
 from mathguide.linalg.lu import lu, lu_blocked
 
@@ -109,12 +108,7 @@ def main() -> None:
         meta = (f"# benchmarks/lu_blocked.py, {datetime.date.today().isoformat()}, numpy {np.__version__}, "
                 f"scipy {scipy.__version__}, {os.cpu_count()} cpus, OPENBLAS_NUM_THREADS={threads}, "
                 f"best of {args.repeats}, load average {os.getloadavg()[0]:.2f}\n")
-        with open(args.csv, "w", newline="") as handle:
-            handle.write(meta)
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-        print(f"wrote {args.csv}")
+        write_record(args.csv, meta, rows)
 
     n = args.sizes[-1]
     verdict = ""

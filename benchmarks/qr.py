@@ -26,7 +26,6 @@ See the chapters ``chapters/linalg/qr.md`` and ``chapters/linalg/least-squares.m
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime
 import os
 import sys
@@ -34,7 +33,7 @@ import sys
 import numpy as np
 import scipy
 import scipy.linalg
-from _timing import best_times
+from _timing import best_times, write_record
 
 from mathguide.linalg.least_squares import lstsq
 from mathguide.linalg.qr import householder_qr, qr_blocked
@@ -126,12 +125,7 @@ def main() -> None:
                 f"scipy {scipy.__version__}, {os.cpu_count()} cpus, OPENBLAS_NUM_THREADS={threads}, "
                 f"best of {args.repeats}, load average {load_before:.2f} before and "
                 f"{os.getloadavg()[0]:.2f} after (machine shared with other jobs)\n")
-        with open(args.csv, "w", newline="") as handle:
-            handle.write(meta)
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-        print(f"wrote {args.csv}")
+        write_record(args.csv, meta, rows)
 
     if args.tune:
         m, n = args.shapes[-1]

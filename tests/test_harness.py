@@ -148,6 +148,8 @@ def test_fence_count_mismatch_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_cell_timeout_comes_from_the_book_config_and_the_command_line_wins(tmp_path: Path) -> None:
     """execute.timeout of _config.yml bounds each cell; --nbval-cell-timeout overrides it."""
+    # The second cell only marks that the chapter goes on after the slow cell; the test is about the
+    # first cell's timeout.
     text = _chapter("import time\ntime.sleep(4)", "assert True")
     limited = _run_pytest(tmp_path / "config", {"part/slow.md": text}, cell_timeout=1)
     assert limited.returncode == 1, limited.stdout + limited.stderr

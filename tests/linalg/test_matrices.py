@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mathguide.linalg import random_matrix, random_orthogonal
+from mathguide.linalg import random_matrix, random_orthogonal, random_symmetric
 
 EPS64 = np.finfo(np.float64).eps
 
@@ -121,3 +121,15 @@ def test_poisson_matrix_2d_is_the_five_point_stencil(n) -> None:
 def test_poisson_matrix_rejects_bad_input(args, kwargs, error, message) -> None:
     with pytest.raises(error, match=message):
         poisson_matrix(*args, **kwargs)
+
+
+def test_random_symmetric_has_the_requested_eigenvalues(rng) -> None:
+    lam = np.array([5.0, -2.0, 1e-3, 0.0, 3.0])
+    a = random_symmetric(lam, rng=rng)
+    np.testing.assert_array_equal(a, a.T)
+    np.testing.assert_allclose(np.linalg.eigvalsh(a), np.sort(lam), rtol=0, atol=20 * EPS64 * 5.0)
+    assert not np.allclose(a, random_symmetric(lam, rng=rng), rtol=1e-3, atol=1e-3)  # fresh draws
+    with pytest.raises(ValueError, match="eigenvalues must be a non-empty 1-D array"):
+        random_symmetric(np.ones((2, 2)), rng=rng)
+    with pytest.raises(TypeError, match="rng must be"):
+        random_symmetric(lam, rng=None)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from mathguide.linalg import random_orthogonal
+from mathguide.linalg import random_symmetric
 from mathguide.linalg.power_iteration import (
     inverse_iteration,
     pagerank,
@@ -18,10 +18,6 @@ from mathguide.linalg.power_iteration import (
 EPS = np.finfo(np.float64).eps
 
 
-def symmetric_with(eigenvalues, rng):
-    q = random_orthogonal(len(eigenvalues), rng=rng)
-    a = (q * eigenvalues) @ q.T
-    return (a + a.T) / 2
 
 
 def fitted_rate(errors: np.ndarray) -> float:
@@ -36,7 +32,7 @@ def fitted_rate(errors: np.ndarray) -> float:
 
 def test_power_iteration_finds_dominant_pair_at_the_predicted_rate(rng):
     lam = np.array([10.0, 8.0, 3.0, 1.0, -2.0, 0.5])
-    a = symmetric_with(lam, rng)
+    a = random_symmetric(lam, rng=rng)
     res = power_iteration(a, rng.standard_normal(6), tol=1e-14, maxiter=500)
     assert res.converged
     assert res.eigenvalue == pytest.approx(10.0, rel=1e-12)
@@ -66,7 +62,7 @@ def test_power_iteration_flags_a_complex_dominant_pair(rng):
 
 
 def test_power_iteration_float32_and_no_mutation(rng):
-    a = symmetric_with(np.array([4.0, 1.0, 0.5]), rng).astype(np.float32)
+    a = random_symmetric(np.array([4.0, 1.0, 0.5]), rng=rng).astype(np.float32)
     x0 = rng.standard_normal(3).astype(np.float32)
     a_copy, x_copy = a.copy(), x0.copy()
     res = power_iteration(a, x0)
@@ -82,7 +78,7 @@ def test_power_iteration_float32_and_no_mutation(rng):
 
 def test_inverse_iteration_finds_the_eigenvalue_nearest_the_shift(rng):
     lam = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
-    a = symmetric_with(lam, rng)
+    a = random_symmetric(lam, rng=rng)
     res = inverse_iteration(a, 2.9, rng.standard_normal(5), tol=1e-14)
     assert res.converged
     assert res.eigenvalue == pytest.approx(3.0, rel=1e-13)
@@ -98,7 +94,7 @@ def test_inverse_iteration_with_an_exact_eigenvalue_as_shift():
 
 
 def test_rayleigh_quotient_iteration_is_cubic_for_symmetric(rng):
-    a = symmetric_with(np.linspace(1, 10, 10), rng)
+    a = random_symmetric(np.linspace(1, 10, 10), rng=rng)
     w, v = np.linalg.eigh(a)
     x0 = v[:, 4] + 0.05 * rng.standard_normal(10)  # near the eigenvector of lambda = 5
     res = rayleigh_quotient_iteration(a, x0, tol=1e-15)
@@ -125,7 +121,7 @@ def test_rayleigh_quotient_iteration_nonsymmetric_quadratic(rng):
 
 
 def test_rayleigh_quotient_iteration_flags_non_convergence(rng):
-    a = symmetric_with(np.linspace(1, 10, 10), rng)
+    a = random_symmetric(np.linspace(1, 10, 10), rng=rng)
     res = rayleigh_quotient_iteration(a, rng.standard_normal(10), tol=1e-15, maxiter=1)
     assert not res.converged and res.iterations == 1
 
@@ -136,7 +132,7 @@ def test_rayleigh_quotient_iteration_flags_non_convergence(rng):
 
 def test_subspace_iteration_dominant_subspace_and_rate(rng):
     lam = np.array([10.0, -9.0, 8.0, 4.0, 2.0, 1.0, 0.5, 0.1])
-    a = symmetric_with(lam, rng)
+    a = random_symmetric(lam, rng=rng)
     res = subspace_iteration(a, rng.standard_normal((8, 3)), tol=1e-13)
     assert res.converged
     np.testing.assert_allclose(res.eigenvalues.real, [10.0, -9.0, 8.0], rtol=1e-12, atol=0)

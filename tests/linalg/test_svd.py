@@ -21,6 +21,18 @@ def mp_singular_values(a, dps=80):
         return np.sort([float(x) for x in values])[::-1]
 
 
+def _check_thin_svd(result, a) -> None:
+    """Shapes, singular values against LAPACK, orthonormal factors and reconstruction."""
+    m, n = a.shape
+    k = min(m, n)
+    assert result.u.shape == (m, k) and result.s.shape == (k,) and result.vt.shape == (k, n)
+    ref = scipy.linalg.svd(a, compute_uv=False)
+    np.testing.assert_allclose(result.s, ref, rtol=0, atol=1e-12 * ref[0])
+    np.testing.assert_allclose(result.u.T @ result.u, np.eye(k), rtol=0, atol=10 * max(m, n) * EPS)
+    np.testing.assert_allclose(result.vt @ result.vt.T, np.eye(k), rtol=0, atol=10 * max(m, n) * EPS)
+    np.testing.assert_allclose((result.u * result.s) @ result.vt, a, rtol=0, atol=10 * max(m, n) * EPS * ref[0])
+
+
 @pytest.mark.parametrize(("m", "n"), [(1, 1), (5, 1), (5, 2), (6, 6), (30, 12), (200, 100)])
 def test_bidiagonalize(rng, m, n):
     a = rng.standard_normal((m, n))
@@ -61,13 +73,7 @@ def test_svd_jacobi_matches_scipy(rng, m, n):
     result = svd_jacobi(a)
     np.testing.assert_array_equal(a, before)
     assert result.converged
-    k = min(m, n)
-    assert result.u.shape == (m, k) and result.s.shape == (k,) and result.vt.shape == (k, n)
-    ref = scipy.linalg.svd(a, compute_uv=False)
-    np.testing.assert_allclose(result.s, ref, rtol=0, atol=1e-12 * ref[0])
-    np.testing.assert_allclose(result.u.T @ result.u, np.eye(k), rtol=0, atol=10 * max(m, n) * EPS)
-    np.testing.assert_allclose(result.vt @ result.vt.T, np.eye(k), rtol=0, atol=10 * max(m, n) * EPS)
-    np.testing.assert_allclose((result.u * result.s) @ result.vt, a, rtol=0, atol=10 * max(m, n) * EPS * ref[0])
+    _check_thin_svd(result, a)
 
 
 def test_svd_jacobi_rank_deficient(rng):
@@ -131,13 +137,7 @@ def test_svd_golub_kahan_matches_scipy(rng, m, n):
     result = svd_golub_kahan(a)
     np.testing.assert_array_equal(a, before)
     assert result.converged and result.iterations <= 3 * min(m, n)
-    k = min(m, n)
-    assert result.u.shape == (m, k) and result.s.shape == (k,) and result.vt.shape == (k, n)
-    ref = scipy.linalg.svd(a, compute_uv=False)
-    np.testing.assert_allclose(result.s, ref, rtol=0, atol=1e-12 * ref[0])
-    np.testing.assert_allclose(result.u.T @ result.u, np.eye(k), rtol=0, atol=10 * max(m, n) * EPS)
-    np.testing.assert_allclose(result.vt @ result.vt.T, np.eye(k), rtol=0, atol=10 * max(m, n) * EPS)
-    np.testing.assert_allclose((result.u * result.s) @ result.vt, a, rtol=0, atol=10 * max(m, n) * EPS * ref[0])
+    _check_thin_svd(result, a)
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ import scipy.sparse
 
 from mathguide._validation import as_float_array, as_generator, check_int, check_real_scalar
 
-__all__ = ["poisson_matrix", "random_matrix", "random_orthogonal"]
+__all__ = ["poisson_matrix", "random_matrix", "random_orthogonal", "random_symmetric"]
 
 
 def random_orthogonal(n: int, *, batch: tuple[int, ...] = (), rng) -> np.ndarray:
@@ -155,3 +155,27 @@ def poisson_matrix(n: int, *, dim: int = 1) -> scipy.sparse.csr_matrix:
         return t
     identity = scipy.sparse.identity(n, format="csr")
     return (scipy.sparse.kron(t, identity) + scipy.sparse.kron(identity, t)).tocsr()
+
+
+def random_symmetric(eigenvalues, *, rng) -> np.ndarray:
+    r"""A random symmetric matrix :math:`\mathbf{Q}\,\mathrm{diag}(\boldsymbol\lambda)\,\mathbf{Q}^\top`.
+
+    Parameters
+    ----------
+    eigenvalues : array_like of shape (n,)
+        The eigenvalues, finite; ``n >= 1``.
+    rng : numpy.random.Generator or int
+        Source of randomness (keyword-only, required).
+
+    Returns
+    -------
+    a : ndarray of shape (n, n)
+        Exactly symmetric (the product is symmetrised); its eigenvectors are the columns of a
+        Haar-distributed orthogonal :math:`\mathbf{Q}` (:func:`random_orthogonal`).
+    """
+    lam = as_float_array(eigenvalues, "eigenvalues").astype(np.float64)
+    if lam.ndim != 1 or lam.shape[0] == 0:
+        raise ValueError(f"eigenvalues must be a non-empty 1-D array, got shape {lam.shape}")
+    q = random_orthogonal(lam.shape[0], rng=rng)
+    a = (q * lam) @ q.T
+    return (a + a.T) / 2
