@@ -21,7 +21,7 @@ export OMP_NUM_THREADS ?= 1
 # JupyterLab refuses to run as root unless told to (containers often run as root).
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: book test pytest lint pdf tex serve lab clean venv
+.PHONY: book test pytest test-portable seeds lint pdf tex serve lab clean venv
 
 venv: $(STAMP)
 
@@ -46,6 +46,22 @@ pytest: $(STAMP)
 test: book
 	MATHGUIDE_REQUIRE_BUILD=1 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
+# Another road through the arithmetic (tools/portable.py): the library's tests and every chapter again,
+# under another OpenBLAS kernel, without NumPy's AVX-512 code and with a non-default seed. It prints the
+# kernel that OpenBLAS really ran. The site, PDF and harness tests check the build, not arithmetic.
+PORTABLE_ARGS := tests chapters --ignore=tests/test_site_browser.py --ignore=tests/test_pdf.py \
+	--ignore=tests/test_offline_site.py --ignore=tests/test_harness.py
+test-portable: $(STAMP)
+	env -u MATHGUIDE_REQUIRE_BROWSER -u MATHGUIDE_REQUIRE_BUILD -u MATHGUIDE_REQUIRE_PDF \
+	  $(BIN)/python tools/portable.py -n $(PYTEST_WORKERS) --dist loadfile $(PORTABLE_ARGS)
+
+# The seed sweep (by hand, see CONTRIBUTING.md): every chapter under SEEDS values of MATHGUIDE_SEED;
+# prints each assert that failed and how often. SEED_PATHS="chapters/linalg/svd.md tests/linalg" narrows it.
+SEEDS ?= 10
+SEED_PATHS ?= chapters
+seeds: $(STAMP)
+	$(BIN)/python tools/seed_sweep.py --seeds $(SEEDS) $(SEED_PATHS)
+
 # The PDF edition: Sphinx's LaTeX writer and XeLaTeX (Debian's TeX Live, installed here when missing:
 # that needs root, as in CI; elsewhere install the packages named below yourself).
 TEX_PACKAGES := texlive-xetex texlive-latex-extra texlive-fonts-recommended texlive-lang-chinese \
@@ -61,7 +77,7 @@ pdf: $(STAMP) tex
 	@echo "Built: _build/latex/math-guide.pdf"
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks conftest.py _ext
+	$(BIN)/ruff check src tests benchmarks tools conftest.py _ext
 
 serve: $(STAMP)
 	test -f _build/html/index.html || $(MAKE) book

@@ -63,6 +63,23 @@ def test_no_unseeded_or_global_randomness(path: Path) -> None:
     assert not found, "use one seeded Generator passed as rng:\n" + "\n".join(found)
 
 
+# Chapters and tests take their generators from mathguide.seeding, so that MATHGUIDE_SEED re-rolls
+# every one of them (make seeds, the portable pass). Only the tests of numpy-seeding semantics are exempt.
+DIRECT_GENERATOR = re.compile(r"\b(?:np|numpy)\.random\.default_rng\(")
+SEEDING_SEMANTICS_TESTS = {"test_validation.py", "test_conventions.py", "test_seeding.py"}
+TESTS = sorted(p for p in (REPO / "tests").rglob("*.py") if p.name not in SEEDING_SEMANTICS_TESTS)
+
+
+@pytest.mark.parametrize("path", CHAPTERS + TESTS, ids=lambda p: str(p.relative_to(REPO)))
+def test_generators_come_from_the_one_switch(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    lines = enumerate(text.splitlines(), 1)
+    found = [f"line {n}: {line.strip()}" for n, line in lines if DIRECT_GENERATOR.search(line)]
+    assert not found, "use mathguide.seeding.seeded_rng (or the rng fixture):\n" + "\n".join(found)
+    if path.suffix == ".md" and "rng" in text and "{code-cell}" in text:
+        assert "rng = seeded_rng(" in text, "a chapter seeds its one generator with seeded_rng"
+
+
 def _is_notebook(path: Path) -> bool:
     return "{code-cell}" in path.read_text(encoding="utf-8")
 

@@ -15,6 +15,7 @@ from mathguide._validation import (
     as_result,
     as_square_matrix,
     check_axis,
+    check_bool,
     check_int,
     check_positive_int,
     check_real_scalar,
@@ -179,3 +180,14 @@ def test_draw_samples_calls_rng_first_and_names_a_wrong_order() -> None:
         draw_samples(lambda g, n: np.zeros(n - 1), rng, 3, "sample_q")
     with pytest.raises(TypeError, match="sample_q must be callable"):
         draw_samples(3, rng, 3, "sample_q")
+
+
+@pytest.mark.parametrize("value", [True, False, np.True_, np.False_])
+def test_check_bool_accepts_booleans(value) -> None:
+    assert check_bool(value, "flag") is bool(value)
+
+
+@pytest.mark.parametrize("value", ["no", "", 0, 1, 1.0, None, np.array([True]), np.int64(1)])
+def test_check_bool_refuses_everything_else(value) -> None:
+    with pytest.raises(TypeError, match="flag must be a bool"):
+        check_bool(value, "flag")

@@ -168,3 +168,14 @@ def as_result(value) -> float | np.ndarray:
     if np.ndim(value) == 0:
         return float(value)
     return value
+
+
+def check_bool(value, name: str) -> bool:
+    """Return ``value`` as a Python ``bool`` after checking that it is one.
+
+    Only ``bool`` and ``numpy.bool_`` are accepted: a string such as ``"no"`` is truthy, and an
+    integer flag hides a swapped argument, so both are refused with a ``TypeError`` naming ``name``.
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool (True or False), got {value!r}")
+    return bool(value)

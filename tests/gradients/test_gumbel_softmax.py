@@ -15,6 +15,7 @@ from mathguide.gradients import (
     gumbel_softmax_vjp,
     sample_gumbel,
 )
+from mathguide.seeding import seeded_rng
 
 EPS64 = np.finfo(np.float64).eps
 EPS32 = np.finfo(np.float32).eps
@@ -43,9 +44,9 @@ def test_sample_gumbel_is_finite_at_extreme_uniforms():
 
 
 def test_sample_gumbel_dtype_and_reproducibility():
-    assert sample_gumbel(4, rng=1, dtype=np.float32).dtype == np.float32
-    np.testing.assert_array_equal(sample_gumbel(4, rng=1), sample_gumbel(4, rng=1))
-    assert not np.array_equal(sample_gumbel(4, rng=1), sample_gumbel(4, rng=2))
+    assert sample_gumbel(4, rng=seeded_rng(1), dtype=np.float32).dtype == np.float32
+    np.testing.assert_array_equal(sample_gumbel(4, rng=seeded_rng(1)), sample_gumbel(4, rng=seeded_rng(1)))
+    assert not np.array_equal(sample_gumbel(4, rng=seeded_rng(1)), sample_gumbel(4, rng=seeded_rng(2)))
 
 
 @pytest.mark.parametrize("tau", [0.1, 1.0, 5.0])
@@ -62,8 +63,8 @@ def test_rounding_property_argmax_has_the_softmax_law(tau, rng):
 
 def test_relaxed_sample_is_on_the_simplex_and_axis_is_respected():
     logits = np.array([[0.0, 1.0, 2.0], [3.0, -1.0, 0.5]])
-    row = gumbel_softmax(logits, 0.5, rng=3, size=(4,))
-    col = gumbel_softmax(logits.T, 0.5, rng=3, size=(4,), axis=0)
+    row = gumbel_softmax(logits, 0.5, rng=seeded_rng(3), size=(4,))
+    col = gumbel_softmax(logits.T, 0.5, rng=seeded_rng(3), size=(4,), axis=0)
     assert row.relaxed.shape == (4, 2, 3) and col.relaxed.shape == (4, 3, 2)
     assert np.all(row.relaxed >= 0)
     np.testing.assert_allclose(row.relaxed.sum(axis=-1), 1.0, rtol=0, atol=4 * EPS64)
@@ -75,9 +76,9 @@ def test_relaxed_sample_is_on_the_simplex_and_axis_is_respected():
 def test_matches_a_direct_computation_with_the_same_noise():
     logits = np.array([0.2, -1.0, 1.5])
     tau = 0.3
-    g = sample_gumbel((6, 3), rng=11)
+    g = sample_gumbel((6, 3), rng=seeded_rng(11))
     expected = scipy.special.softmax((logits + g) / tau, axis=-1)
-    out = gumbel_softmax(logits, tau, rng=11, size=6)
+    out = gumbel_softmax(logits, tau, rng=seeded_rng(11), size=6)
     np.testing.assert_allclose(out.relaxed, expected, rtol=1e-12, atol=1e-300)
 
 
@@ -85,7 +86,7 @@ def test_matches_a_direct_computation_with_the_same_noise():
 @pytest.mark.parametrize("tau", [1e-3, 1.0, 1e3])
 def test_stable_for_huge_logits_and_small_tau(dtype, tau):
     logits = np.array([1e4, -1e4, 0.0, 1e4 - 1.0, -np.inf], dtype=dtype)
-    out = gumbel_softmax(logits, tau, rng=5, hard=True, size=200)
+    out = gumbel_softmax(logits, tau, rng=seeded_rng(5), hard=True, size=200)
     assert out.relaxed.dtype == dtype and out.sample.dtype == dtype
     assert np.all(np.isfinite(out.relaxed))
     atol = 8 * np.finfo(dtype).eps
@@ -101,7 +102,7 @@ def test_stable_for_huge_logits_and_small_tau(dtype, tau):
 
 
 def test_tau_to_infinity_gives_the_uniform_point():
-    out = gumbel_softmax(np.array([3.0, -2.0, 0.0, 1.0]), 1e8, rng=0, size=10)
+    out = gumbel_softmax(np.array([3.0, -2.0, 0.0, 1.0]), 1e8, rng=seeded_rng(0), size=10)
     np.testing.assert_allclose(out.relaxed, 0.25, rtol=0, atol=1e-6)
 
 
@@ -109,12 +110,12 @@ def test_tau_to_infinity_gives_the_uniform_point():
 def test_vjp_matches_finite_differences(hard):
     logits = np.array([[0.3, -0.2, 1.1, 0.0], [1.0, 2.0, -1.0, 0.5]])
     tau = 0.7
-    w = np.random.default_rng(1).standard_normal((3, 2, 4))
+    w = seeded_rng(1).standard_normal((3, 2, 4))
 
     def loss(x):  # the same noise at every call: a fixed integer seed
-        return float((w * gumbel_softmax(x, tau, rng=99, size=3).relaxed).sum())
+        return float((w * gumbel_softmax(x, tau, rng=seeded_rng(99), size=3).relaxed).sum())
 
-    out = gumbel_softmax(logits, tau, rng=99, size=3, hard=hard)
+    out = gumbel_softmax(logits, tau, rng=seeded_rng(99), size=3, hard=hard)
     # Straight-through: the upstream gradient is w whatever the forward value; the backward pass
     # goes through the relaxed sample, so the VJP is the gradient of the relaxed loss.
     grad = gumbel_softmax_vjp(out.relaxed, w, tau).sum(axis=0)
@@ -128,7 +129,7 @@ def test_vjp_matches_finite_differences(hard):
 
 
 def test_vjp_along_another_axis():
-    relaxed = gumbel_softmax(np.array([0.1, 0.5, -0.3]), 0.4, rng=2, size=5).relaxed
+    relaxed = gumbel_softmax(np.array([0.1, 0.5, -0.3]), 0.4, rng=seeded_rng(2), size=5).relaxed
     g = np.arange(15.0).reshape(5, 3)
     np.testing.assert_allclose(
         gumbel_softmax_vjp(relaxed.T, g.T, 0.4, axis=0), gumbel_softmax_vjp(relaxed, g, 0.4).T, rtol=1e-15, atol=0
@@ -226,7 +227,7 @@ def test_concrete_density_batches_and_float32():
 def test_inputs_are_not_mutated():
     logits = np.array([0.0, 1.0])
     x = np.array([0.4, 0.6])
-    gumbel_softmax(logits, 0.5, rng=0, hard=True)
+    gumbel_softmax(logits, 0.5, rng=seeded_rng(0), hard=True)
     concrete_log_density(x, logits, 0.5)
     np.testing.assert_array_equal(logits, [0.0, 1.0])
     np.testing.assert_array_equal(x, [0.4, 0.6])
@@ -235,21 +236,21 @@ def test_inputs_are_not_mutated():
 @pytest.mark.parametrize(
     "call, error, match",
     [
-        (lambda: gumbel_softmax([0.0, 1.0], 0.0, rng=0), ValueError, "tau must be positive"),
-        (lambda: gumbel_softmax([0.0, 1.0], -1.0, rng=0), ValueError, "tau must be positive"),
-        (lambda: gumbel_softmax([0.0, 1.0], float("nan"), rng=0), ValueError, "tau must not be NaN"),
-        (lambda: gumbel_softmax([0.0, 1.0], float("inf"), rng=0), ValueError, "tau must be finite"),
-        (lambda: gumbel_softmax([0.0, 1.0], "1", rng=0), TypeError, "tau must be a real number"),
-        (lambda: gumbel_softmax([0.0, np.nan], 1.0, rng=0), ValueError, "logits must not contain NaN"),
-        (lambda: gumbel_softmax([0.0, np.inf], 1.0, rng=0), ValueError, r"logits must not contain \+inf"),
-        (lambda: gumbel_softmax(np.zeros((2, 0)), 1.0, rng=0), ValueError, "at least one entry"),
-        (lambda: gumbel_softmax(1.0, 1.0, rng=0), ValueError, "at least one dimension"),
-        (lambda: gumbel_softmax([0.0, 1.0], 1.0, rng=0, hard="yes"), TypeError, "hard must be a bool"),
+        (lambda: gumbel_softmax([0.0, 1.0], 0.0, rng=seeded_rng(0)), ValueError, "tau must be positive"),
+        (lambda: gumbel_softmax([0.0, 1.0], -1.0, rng=seeded_rng(0)), ValueError, "tau must be positive"),
+        (lambda: gumbel_softmax([0.0, 1.0], float("nan"), rng=seeded_rng(0)), ValueError, "tau must not be NaN"),
+        (lambda: gumbel_softmax([0.0, 1.0], float("inf"), rng=seeded_rng(0)), ValueError, "tau must be finite"),
+        (lambda: gumbel_softmax([0.0, 1.0], "1", rng=seeded_rng(0)), TypeError, "tau must be a real number"),
+        (lambda: gumbel_softmax([0.0, np.nan], 1.0, rng=seeded_rng(0)), ValueError, "logits must not contain NaN"),
+        (lambda: gumbel_softmax([0.0, np.inf], 1.0, rng=seeded_rng(0)), ValueError, r"logits must not contain \+inf"),
+        (lambda: gumbel_softmax(np.zeros((2, 0)), 1.0, rng=seeded_rng(0)), ValueError, "at least one entry"),
+        (lambda: gumbel_softmax(1.0, 1.0, rng=seeded_rng(0)), ValueError, "at least one dimension"),
+        (lambda: gumbel_softmax([0.0, 1.0], 1.0, rng=seeded_rng(0), hard="yes"), TypeError, "hard must be a bool"),
         (lambda: gumbel_softmax([0.0, 1.0], 1.0, rng=None), TypeError, "rng"),
-        (lambda: gumbel_softmax([0.0, 1.0], 1.0, rng=0, size=0), ValueError, "size"),
-        (lambda: gumbel_softmax([0.0, 1.0], 1.0, rng=0, axis=1), ValueError, "axis 1 is out of range"),
-        (lambda: sample_gumbel(3, rng=0, dtype=np.int64), TypeError, "dtype must be float32 or float64"),
-        (lambda: sample_gumbel(-2, rng=0), ValueError, "size must be a positive integer"),
+        (lambda: gumbel_softmax([0.0, 1.0], 1.0, rng=seeded_rng(0), size=0), ValueError, "size"),
+        (lambda: gumbel_softmax([0.0, 1.0], 1.0, rng=seeded_rng(0), axis=1), ValueError, "axis 1 is out of range"),
+        (lambda: sample_gumbel(3, rng=seeded_rng(0), dtype=np.int64), TypeError, "dtype must be float32 or float64"),
+        (lambda: sample_gumbel(-2, rng=seeded_rng(0)), ValueError, "size must be a positive integer"),
         (lambda: gumbel_softmax_vjp(np.ones(3) / 3, np.ones(2), 1.0), ValueError, "grad must have the shape"),
         (lambda: gumbel_softmax_vjp(np.ones(3) / 3, np.ones(3), 0.0), ValueError, "tau must be positive"),
         (lambda: concrete_log_density([0.5, 0.6], [0.0, 0.0], 1.0), ValueError, "must sum to 1"),

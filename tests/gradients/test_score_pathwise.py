@@ -19,6 +19,7 @@ from mathguide.gradients import (
     score_function_grad,
     score_function_grad_gaussian,
 )
+from mathguide.seeding import seeded_rng
 
 # A "few standard errors": a correct estimator fails a 4-SE bound with probability about 6e-5.
 Z_BOUND = 4.0
@@ -268,12 +269,12 @@ def test_does_not_mutate_inputs(rng):
         (lambda: score_function_grad([1.0, np.nan], np.ones(2)), ValueError, "f_values must not contain NaN"),
         (lambda: pathwise_grad_gaussian(np.cos, 0.0, -1.0, n_samples=3, rng=0), ValueError, "sigma must be positive"),
         (lambda: pathwise_grad_gaussian(np.cos, [0.0], [1.0, 2.0], n_samples=3, rng=0), ValueError, "same shape"),
-        (lambda: pathwise_grad_gaussian(np.cos, 0.0, 1.0, n_samples=0, rng=0), ValueError, "n_samples"),
+        (lambda: pathwise_grad_gaussian(np.cos, 0.0, 1.0, n_samples=0, rng=seeded_rng(0)), ValueError, "n_samples"),
         (lambda: pathwise_grad_gaussian(np.cos, 0.0, 1.0, n_samples=3, rng=None), TypeError, "rng"),
         (lambda: pathwise_grad_gaussian("cos", 0.0, 1.0, n_samples=3, rng=0), TypeError, "grad_f must be callable"),
         (lambda: pathwise_grad_gaussian(np.sum, 0.0, 1.0, n_samples=3, rng=0), ValueError, "grad_f.z. must return"),
         (
-            lambda: score_function_grad_gaussian(np.cos, 0.0, 1.0, n_samples=3, rng=0, baseline="x"),
+            lambda: score_function_grad_gaussian(np.cos, 0.0, 1.0, n_samples=3, rng=seeded_rng(0), baseline="x"),
             ValueError,
             "baseline",
         ),

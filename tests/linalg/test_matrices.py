@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from mathguide.linalg import random_matrix, random_orthogonal, random_symmetric
+from mathguide.seeding import seeded_rng
 
 EPS64 = np.finfo(np.float64).eps
 
@@ -48,9 +49,9 @@ def test_random_matrix_rank_deficient_and_float32(rng) -> None:
 
 
 def test_random_matrix_is_seeded(rng) -> None:
-    first = random_matrix(4, condition=10, rng=1)
-    np.testing.assert_array_equal(first, random_matrix(4, condition=10, rng=1))
-    assert not np.allclose(first, random_matrix(4, condition=10, rng=2), rtol=1e-3, atol=1e-3)
+    first = random_matrix(4, condition=10, rng=seeded_rng(1))
+    np.testing.assert_array_equal(first, random_matrix(4, condition=10, rng=seeded_rng(1)))
+    assert not np.allclose(first, random_matrix(4, condition=10, rng=seeded_rng(2)), rtol=1e-3, atol=1e-3)
 
 
 @pytest.mark.parametrize(
@@ -73,9 +74,9 @@ def test_random_matrix_rejects_bad_arguments(kwargs, error, message) -> None:
 
 def test_random_matrix_rejects_bad_shape() -> None:
     with pytest.raises(ValueError, match="m must be an integer >= 1, got 0"):
-        random_matrix(0, condition=2, rng=0)
+        random_matrix(0, condition=2, rng=seeded_rng(0))
     with pytest.raises(TypeError, match="n must be an integer"):
-        random_matrix(3, 2.0, condition=2, rng=0)
+        random_matrix(3, 2.0, condition=2, rng=seeded_rng(0))
 
 
 # --- poisson_matrix ---------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from mathguide.montecarlo import (
     self_normalized_importance_sampling,
 )
 from mathguide.montecarlo.importance import TAIL_METHODS
+from mathguide.seeding import seeded_rng
 
 EPS = np.finfo(np.float64).eps
 # A "few standard errors": a correct estimator fails this bound with probability about 6e-5 per check.
@@ -284,7 +285,7 @@ def test_importance_sampling_where_the_densities_underflow(rng):
     def sample_q(g, size):
         return sd * g.standard_normal((size, d))
 
-    assert np.all(np.exp(log_p(sample_q(np.random.default_rng(0), 5))) == 0.0)
+    assert np.all(np.exp(log_p(sample_q(seeded_rng(0), 5))) == 0.0)
     res = importance_sampling(lambda x: (x**2).mean(axis=1), log_p, log_q, sample_q, n, rng=rng)
     assert abs(res.estimate - 1.0) <= Z_BOUND * res.std_error
 
@@ -305,7 +306,7 @@ def test_importance_sampling_tail_probability_of_student_t(rng):
 
 def test_importance_sampling_is_reproducible():
     args = (square, normal_logpdf, log_wide_normal, wide_normal, 100)
-    assert importance_sampling(*args, rng=7) == importance_sampling(*args, rng=7)
+    assert importance_sampling(*args, rng=seeded_rng(7)) == importance_sampling(*args, rng=seeded_rng(7))
     assert importance_sampling(*args, rng=8).estimate != importance_sampling(*args, rng=7).estimate
 
 
@@ -323,9 +324,9 @@ def test_self_normalized_with_unnormalized_target(rng):
     for f, mu in ((lambda x: x, 0.0), (square, 1.0)):
         res = self_normalized_importance_sampling(f, log_p_tilde, log_q, sample_q, 20_000, rng=rng)
         assert abs(res.estimate - mu) <= Z_BOUND * res.std_error
-    a = self_normalized_importance_sampling(square, log_p_tilde, log_q, sample_q, 500, rng=3)
+    a = self_normalized_importance_sampling(square, log_p_tilde, log_q, sample_q, 500, rng=seeded_rng(3))
     b = self_normalized_importance_sampling(
-        square, lambda x: log_p_tilde(x) + 37.0, log_q, sample_q, 500, rng=3
+        square, lambda x: log_p_tilde(x) + 37.0, log_q, sample_q, 500, rng=seeded_rng(3)
     )
     np.testing.assert_allclose(b, a, rtol=1e-12, atol=0)
 
@@ -345,25 +346,25 @@ def test_self_normalized_bias_is_of_order_one_over_n(rng):
 @pytest.mark.parametrize("n", [0, -3])
 def test_non_positive_n_is_rejected(n):
     with pytest.raises(ValueError, match="n must be a positive integer"):
-        importance_sampling(square, normal_logpdf, log_wide_normal, wide_normal, n, rng=0)
+        importance_sampling(square, normal_logpdf, log_wide_normal, wide_normal, n, rng=seeded_rng(0))
 
 
 def test_non_integer_n_and_bad_rng_are_rejected():
     with pytest.raises(TypeError, match="n must be a positive integer"):
-        importance_sampling(square, normal_logpdf, log_wide_normal, wide_normal, 2.5, rng=0)
+        importance_sampling(square, normal_logpdf, log_wide_normal, wide_normal, 2.5, rng=seeded_rng(0))
     with pytest.raises(TypeError, match="rng"):
         importance_sampling(square, normal_logpdf, log_wide_normal, wide_normal, 5, rng=None)
     with pytest.raises(TypeError, match="log_q must be callable"):
-        importance_sampling(square, normal_logpdf, 3.0, wide_normal, 5, rng=0)
+        importance_sampling(square, normal_logpdf, 3.0, wide_normal, 5, rng=seeded_rng(0))
 
 
 def test_shape_mismatches_are_rejected():
     with pytest.raises(ValueError, match=r"sample_q\(rng, n\) must return .* n = 5"):
-        importance_sampling(square, normal_logpdf, log_wide_normal, lambda g, n: np.zeros(n + 1), 5, rng=0)
+        importance_sampling(square, normal_logpdf, log_wide_normal, lambda g, n: np.zeros(n + 1), 5, rng=seeded_rng(0))
     with pytest.raises(ValueError, match=r"log_q\(x\) must return an array of shape \(n,\) = \(5,\)"):
         importance_sampling(square, normal_logpdf, lambda x: log_wide_normal(x)[:, None], wide_normal, 5, rng=0)
     with pytest.raises(ValueError, match=r"f\(x\) must return"):
-        importance_sampling(lambda x: 1.0, normal_logpdf, log_wide_normal, wide_normal, 5, rng=0)
+        importance_sampling(lambda x: 1.0, normal_logpdf, log_wide_normal, wide_normal, 5, rng=seeded_rng(0))
     with pytest.raises(ValueError, match=r"log_p\(x\) must not contain NaN"):
         importance_sampling(square, lambda x: np.full(x.shape, np.nan), log_wide_normal, wide_normal, 5, rng=0)
 
@@ -374,7 +375,7 @@ def test_zero_proposal_density_at_a_drawn_sample_is_rejected():
         return np.where(x > 0, math.log(2.0) + normal_logpdf(x), -np.inf)
 
     with pytest.raises(ValueError, match="zero proposal density.*where the target is positive"):
-        importance_sampling(square, normal_logpdf, log_half, lambda g, n: g.standard_normal(n), 50, rng=0)
+        importance_sampling(square, normal_logpdf, log_half, lambda g, n: g.standard_normal(n), 50, rng=seeded_rng(0))
     with pytest.raises(ValueError, match=r"must not return \+inf"):
         importance_sampling(square, normal_logpdf, lambda x: np.full(x.shape, np.inf), wide_normal, 5, rng=0)
 
@@ -426,7 +427,7 @@ def test_shifted_normal_at_the_rare_event(rng):
 
 def _tail_oracle(a, n, seed, method, rate):
     """Each tail method written out directly (densities, not log-weights), from the same draws."""
-    g = np.random.default_rng(seed)
+    g = seeded_rng(seed)
     if method == "naive":
         fw = (g.standard_normal(n) > a).astype(float)
     elif method == "shifted_normal":
@@ -486,16 +487,16 @@ def test_shifted_normal_standard_error_matches_the_closed_form(rng):
 )
 def test_tail_rejects_bad_options(kwargs, exc, match):
     with pytest.raises(exc, match=match):
-        normal_tail_probability(4.5, 10, rng=0, **kwargs)
+        normal_tail_probability(4.5, 10, rng=seeded_rng(0), **kwargs)
 
 
 def test_tail_rejects_bad_threshold_and_n():
     with pytest.raises(ValueError, match="a must be finite"):
-        normal_tail_probability(np.inf, 10, rng=0)
+        normal_tail_probability(np.inf, 10, rng=seeded_rng(0))
     with pytest.raises(TypeError, match="a must be a real number"):
-        normal_tail_probability("4.5", 10, rng=0)
+        normal_tail_probability("4.5", 10, rng=seeded_rng(0))
     with pytest.raises(ValueError, match="n must be a positive integer"):
-        normal_tail_probability(4.5, 0, rng=0)
+        normal_tail_probability(4.5, 0, rng=seeded_rng(0))
 
 
 @pytest.mark.parametrize("method", TAIL_METHODS)
@@ -503,7 +504,7 @@ def test_tail_refuses_thresholds_whose_probability_underflows(method):
     """Above a = 37.5, P(Z > a) < smallest normal double: an error, not a silent estimate of 0 +- 0."""
     assert special.log_ndtr(-37.5) > math.log(np.finfo(float).tiny) > special.log_ndtr(-37.6)
     with pytest.raises(ValueError, match=r"a must be at most 37.5: P\(Z > a\) = exp\(-711.4\)"):
-        normal_tail_probability(37.6, 10, rng=0, method=method)
+        normal_tail_probability(37.6, 10, rng=seeded_rng(0), method=method)
 
 
 def test_tail_at_the_largest_threshold_is_still_accurate(rng):
@@ -517,7 +518,7 @@ def test_tail_at_the_largest_threshold_is_still_accurate(rng):
 
 def test_sampler_written_n_first_gets_a_clear_error():
     with pytest.raises(TypeError, match=r"sample_q is called as sample_q\(rng, n\).*written as sample_q\(n, rng\)"):
-        importance_sampling(square, normal_logpdf, log_wide_normal, lambda n, g: g.normal(size=n), 5, rng=0)
+        importance_sampling(square, normal_logpdf, log_wide_normal, lambda n, g: g.normal(size=n), 5, rng=seeded_rng(0))
 
 
 # ---------------------------------------------------------------------------------------------------

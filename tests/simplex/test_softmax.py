@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from mathguide.seeding import seeded_rng
 from mathguide.simplex.softmax import (
     gumbel_max_sample,
     log_softmax,
@@ -117,7 +118,7 @@ def test_huge_values_do_not_overflow_or_warn():
     assert lp32.dtype == np.float32
     np.testing.assert_allclose(lp32, log_softmax(x), rtol=4 * EPS32, atol=0)
     np.testing.assert_array_equal(topk_softmax(x, 2), [[1.0, 0.0, 0.0], [0.5, 0.5, 0.0]])
-    assert np.all(np.isin(gumbel_max_sample(x, rng=0, size=50), [0, 1]))
+    assert np.all(np.isin(gumbel_max_sample(x, rng=seeded_rng(0), size=50), [0, 1]))
     assert np.all(np.isfinite(taylor_softmax(x, order=10)))
     assert np.all(np.isfinite(taylor_softmax(x.astype(np.float32), order=10)))
 
@@ -145,7 +146,7 @@ def test_minus_inf_entries_get_zero_probability(rng):
 
 def test_all_minus_inf_slice_raises():
     x = np.array([[0.0, 1.0], [-np.inf, -np.inf]])
-    for f in (softmax, log_softmax, lambda v: topk_softmax(v, 1), lambda v: gumbel_max_sample(v, rng=0)):
+    for f in (softmax, log_softmax, lambda v: topk_softmax(v, 1), lambda v: gumbel_max_sample(v, rng=seeded_rng(0))):
         with pytest.raises(ValueError, match="all -inf"):
             f(x)
 
@@ -451,7 +452,7 @@ def test_sampler_validation(rng):
         gumbel_max_sample(np.zeros(3), rng=rng, size=2.5)
     with pytest.raises(ValueError, match="logits must have at least one entry"):
         gumbel_max_sample(np.zeros((2, 0)), rng=rng)
-    assert gumbel_max_sample(np.zeros((2, 3)), rng=1).shape == (2,)
+    assert gumbel_max_sample(np.zeros((2, 3)), rng=seeded_rng(1)).shape == (2,)
     # Same seed, same draws.
     np.testing.assert_array_equal(
         gumbel_max_sample(np.zeros(4), rng=7, size=20), gumbel_max_sample(np.zeros(4), rng=7, size=20)
@@ -492,7 +493,7 @@ def test_gumbel_max_float32_huge_logits_equal_float64_draws():
     x32 = np.array([1e4, 1e4 - 0.5, 1e4 - 1.25, -1e4], dtype=np.float32)
     x64 = x32.astype(np.float64) - 1e4  # the same logits, shifted (exact)
     np.testing.assert_array_equal(
-        gumbel_max_sample(x32, rng=3, size=100_000), gumbel_max_sample(x64, rng=3, size=100_000)
+        gumbel_max_sample(x32, rng=seeded_rng(3), size=100_000), gumbel_max_sample(x64, rng=seeded_rng(3), size=100_000)
     )
 
 
