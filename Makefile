@@ -34,17 +34,32 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -c 'import matplotlib.pyplot'
 	touch $(STAMP)
 
+# Each chapter executes at most once per run: tools/execute_chapters.py executes the chapters that the
+# execution store (.jupyter_cache/<key>, keyed on src/ and the pinned requirements) lacks, two at a time;
+# the strict build then takes every chapter's outputs from the store.
 book: $(STAMP)
 	rm -rf _build
-	$(BIN)/jupyter-book build . --all -W -n --keep-going
+	@start=$$(date +%s); $(BIN)/python tools/execute_chapters.py; \
+	  echo "stage: execute chapters took $$(( $$(date +%s) - start )) s"
+	@start=$$(date +%s); $(BIN)/jupyter-book build . --all -W -n --keep-going; \
+	  echo "stage: jupyter-book build took $$(( $$(date +%s) - start )) s"
 	@echo "Built: _build/html/index.html"
+
+# The tests of the built site; they skip (saying so) when the book is not built.
+SITE_TESTS := tests/test_offline_site.py tests/test_site_browser.py tests/test_pdf.py
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
-# The book is built first so that the offline-HTML test checks the pages of this very run.
-test: book
-	MATHGUIDE_REQUIRE_BUILD=1 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
+# The library's tests and every chapter, cell by cell (nbval); each chapter whose cells all pass goes into
+# the execution store, so the strict build that follows executes none again; then the tests of the pages
+# of this very build (offline, browser).
+test: $(STAMP)
+	@start=$$(date +%s); $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile \
+	  $(addprefix --ignore=,$(SITE_TESTS)); echo "stage: library tests and chapters took $$(( $$(date +%s) - start )) s"
+	$(MAKE) --no-print-directory book
+	@start=$$(date +%s); MATHGUIDE_REQUIRE_BUILD=1 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup \
+	  $(SITE_TESTS); echo "stage: site tests took $$(( $$(date +%s) - start )) s"
 
 # Another road through the arithmetic (tools/portable.py): the library's tests and every chapter again,
 # under another OpenBLAS kernel, without NumPy's AVX-512 code and with a non-default seed. It prints the
@@ -89,5 +104,5 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.ip=$(HOST) $(LAB_ARGS) chapters
 
 clean:
-	rm -rf _build .pytest_cache .hypothesis
+	rm -rf _build .pytest_cache .hypothesis .jupyter_cache
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +

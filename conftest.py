@@ -14,10 +14,14 @@ warn`` with ``-W``). The time limit per cell is the book's ``execute.timeout`` i
 
 from __future__ import annotations
 
+import copy
+import functools
+import importlib.util
 import os
 import re
 import shlex
 import tempfile
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -81,11 +85,16 @@ class MarkdownNotebookCell(IPyNbCell):
         return self.path, self.source_line - 1, f"{self.parent.relative_path}:{self.source_line}"
 
     def runtest(self):
-        super().runtest()
-        # The book build turns stderr output into a warning and fails on it (-W); fail here too.
-        stderr = "".join(out.get("text", "") for out in self.test_outputs or [] if out.get("name") == "stderr")
-        if stderr:
-            self.raise_cell_error("Cell wrote to stderr (the strict book build fails on this)", "\n" + stderr)
+        try:
+            super().runtest()
+            # The book build turns stderr output into a warning and fails on it (-W); fail here too.
+            stderr = "".join(out.get("text", "") for out in self.test_outputs or [] if out.get("name") == "stderr")
+            if stderr:
+                self.raise_cell_error("Cell wrote to stderr (the strict book build fails on this)", "\n" + stderr)
+        except BaseException:
+            self.parent.cell_passed(self.cell_num, None)
+            raise
+        self.parent.cell_passed(self.cell_num, self.test_outputs or [])
 
 
 class MarkdownNotebookFile(IPyNbFile):
@@ -100,6 +109,26 @@ class MarkdownNotebookFile(IPyNbFile):
             kernel_name, cwd=self._workdir.name, startup_timeout=self.config.option.nbval_kernel_startup_timeout
         )
         self.setup_sanitize_files()
+        self._started = time.perf_counter()
+        self._outputs = {}
+
+    def cell_passed(self, cell_num: int, outputs: list | None) -> None:
+        """Record a cell's outputs (``None``: it failed); after the last cell, store a clean chapter.
+
+        A chapter whose every cell ran and passed here is put into the book build's execution store
+        (``_ext/mathguide_cache.py``), so that the build after the tests executes it no more.
+        """
+        self._outputs[cell_num] = outputs
+        store = _execution_store(self.config.rootpath)
+        if store is None or cell_num != len(self.cell_lines) - 1:
+            return
+        if len(self._outputs) != len(self.cell_lines) or any(o is None for o in self._outputs.values()):
+            return
+        executed = copy.deepcopy(self.nb)
+        for number, cell in enumerate(c for c in executed.cells if c.cell_type == "code"):
+            cell.outputs = self._outputs[number]
+            cell.execution_count = number + 1
+        store.store_executed(Path(self.path), self.config.rootpath, executed, time.perf_counter() - self._started)
 
     def teardown(self):
         super().teardown()
@@ -124,6 +153,18 @@ class MarkdownNotebookFile(IPyNbFile):
             item = IPyNbCell.from_parent(self, name=name, cell_num=number, cell=cell, options=options)
             item.__class__ = MarkdownNotebookCell
             yield item
+
+
+@functools.cache
+def _execution_store(rootpath: Path):
+    """The book build's execution-store module (``_ext/mathguide_cache.py``), or None outside the book."""
+    path = Path(rootpath) / "_ext" / "mathguide_cache.py"
+    if not path.exists():
+        return None
+    spec = importlib.util.spec_from_file_location("mathguide_cache", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def book_cell_timeout(rootpath: Path) -> float:

@@ -178,11 +178,15 @@ def _book_build_args() -> list[str]:
     return match.group(1).split()
 
 
-def _start_book_build(folder: Path, page: str, budget: float | None = None) -> subprocess.Popen:
-    folder.mkdir(parents=True)
-    for name in ("_config.yml", "references.bib"):
-        shutil.copy(REPO / name, folder / name)
-    shutil.copytree(REPO / "_ext", folder / "_ext")  # the book's own Sphinx extension
+def _start_book_build(
+    folder: Path, page: str, budget: float | None = None, env: dict | None = None, fresh: bool = True
+) -> subprocess.Popen:
+    if fresh:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in ("_config.yml", "references.bib"):
+            shutil.copy(REPO / name, folder / name)
+        # The book's own Sphinx extensions (without bytecode left by other runs).
+        shutil.copytree(REPO / "_ext", folder / "_ext", ignore=shutil.ignore_patterns("__pycache__"))
     if budget is not None:
         config = yaml.safe_load((folder / "_config.yml").read_text())
         config["sphinx"]["config"]["mathguide_execution_budget"] = budget
@@ -191,7 +195,7 @@ def _start_book_build(folder: Path, page: str, budget: float | None = None) -> s
     (folder / "intro.md").write_text("# A throw-away book\n\nOne page follows.\n")
     (folder / "page.md").write_text(page)
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", **(env or {})}
     with (folder / "build.log").open("w") as log:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(
             [str(jupyter_book), "build", *_book_build_args()], cwd=folder, stdout=log, stderr=subprocess.STDOUT, env=env
@@ -227,3 +231,43 @@ def test_strict_book_build_fails_on_a_warning_and_a_failing_cell_and_passes_a_cl
 
     assert codes["slow"] != 0, logs["slow"]
     assert "over the 1 s budget per chapter" in logs["slow"]
+
+
+def _html_text(folder: Path) -> str:
+    return (folder / "_build" / "html" / "page.html").read_text(encoding="utf-8")
+
+
+def test_the_execution_store_serves_unchanged_chapters_and_never_a_stale_one(tmp_path: Path) -> None:
+    """The build takes a chapter from the execution store only while the library's source is unchanged.
+
+    A one-page book whose page asserts on a value of its own library (``src/tinylib``) and prints a
+    random token: built twice, the second build serves the stored run (the same token); after the
+    library changes, the next build executes the page again and fails on the assert.
+    """
+    folder = tmp_path / "book"
+    library = folder / "src" / "tinylib"
+    cells = ("import uuid\nimport tinylib", "assert tinylib.VALUE == 1, 'the prose says one'", "print(uuid.uuid4())")
+    page = _chapter(*cells)
+
+    def build(fresh: bool = False) -> tuple[int, str]:
+        shutil.rmtree(folder / "_build", ignore_errors=True)  # as `make book` does; the store stays
+        process = _start_book_build(folder, page, env={"PYTHONPATH": str(folder / "src")}, fresh=fresh)
+        code = process.wait(timeout=300)
+        return code, (folder / "build.log").read_text()
+
+    library.mkdir(parents=True)
+    (library / "__init__.py").write_text("VALUE = 1\n")
+    first_code, first_log = build(fresh=True)
+    assert first_code == 0, first_log
+    token = re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", _html_text(folder)).group(0)
+
+    second_code, second_log = build()
+    assert second_code == 0, second_log
+    assert token in _html_text(folder), "an unchanged chapter was executed again instead of served from the store"
+
+    (library / "__init__.py").write_text("VALUE = 2\n")
+    third_code, third_log = build()
+    assert third_code != 0, "the build served a stale execution after the library changed:\n" + third_log
+    assert "the prose says one" in third_log + "".join(
+        p.read_text() for p in (folder / "_build" / "html" / "reports").glob("*.log")
+    )

@@ -50,6 +50,14 @@ def _toc_pages() -> list[str]:
 
 
 PAGES = _toc_pages()
+# Under `pytest -n 2 --dist loadgroup` (make test), each page's checks stay on one worker, which opens the
+# page once for all of them; the pages alternate between the workers, each with its own browser.
+SITE_GROUPS = 2
+
+
+def _by_page(pages: list[str]) -> list:
+    groups = [pytest.mark.xdist_group(f"site-{i}") for i in range(SITE_GROUPS)]
+    return [pytest.param(p, marks=groups[i % SITE_GROUPS], id=p) for i, p in enumerate(pages)]
 
 
 def _chromium() -> str | None:
@@ -151,7 +159,7 @@ def visits(browser, site):
         opened.close()
 
 
-@pytest.mark.parametrize("page_path", PAGES)
+@pytest.mark.parametrize("page_path", _by_page(PAGES))
 def test_page_has_no_errors_and_no_external_requests(visits, page_path) -> None:
     visit = visits(page_path)
     assert visit.errors == []
@@ -161,7 +169,7 @@ def test_page_has_no_errors_and_no_external_requests(visits, page_path) -> None:
 RAW_TEX = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$|\$\\[a-zA-Z]|\\begin\{")
 
 
-@pytest.mark.parametrize("page_path", PAGES)
+@pytest.mark.parametrize("page_path", _by_page(PAGES))
 def test_no_raw_tex_after_mathjax(visits, page_path) -> None:
     # The text a reader sees, outside code blocks and inline code (where TeX may be quoted on purpose).
     text = visits(page_path).page.evaluate(
@@ -176,7 +184,7 @@ def test_no_raw_tex_after_mathjax(visits, page_path) -> None:
     assert RAW_TEX.findall(text) == []
 
 
-@pytest.mark.parametrize("page_path", PAGES)
+@pytest.mark.parametrize("page_path", _by_page(PAGES))
 def test_images_load(visits, page_path) -> None:
     broken = visits(page_path).page.evaluate(
         "() => Array.from(document.images).filter((i) => !(i.complete && i.naturalWidth > 0)).map((i) => i.src)"
@@ -188,7 +196,7 @@ def test_images_load(visits, page_path) -> None:
 MIN_FIGURE_SCALE = 0.8
 
 
-@pytest.mark.parametrize("page_path", PAGES)
+@pytest.mark.parametrize("page_path", _by_page(PAGES))
 def test_figures_are_not_shrunk_into_unreadable_text(visits, page_path) -> None:
     scales = visits(page_path).page.evaluate(
         """() => Array.from(document.querySelectorAll("main figure img"))
@@ -199,7 +207,7 @@ def test_figures_are_not_shrunk_into_unreadable_text(visits, page_path) -> None:
     assert [(name, round(scale, 2)) for name, scale in scales if scale < MIN_FIGURE_SCALE] == []
 
 
-@pytest.mark.parametrize("page_path", PAGES)
+@pytest.mark.parametrize("page_path", _by_page(PAGES))
 def test_no_sideways_scrolling_on_a_phone(visits, page_path) -> None:
     page = visits(page_path).page
     # The same page, resized to a phone's width (reflow is immediate; MathJax needs no re-typesetting).
@@ -216,7 +224,7 @@ def test_no_sideways_scrolling_on_a_phone(visits, page_path) -> None:
         pytest.fail(f"the page is {overflow} px wider than a {PHONE_WIDTH} px screen: {culprits}")
 
 
-@pytest.mark.parametrize("page_path", PAGES)
+@pytest.mark.parametrize("page_path", _by_page(PAGES))
 def test_code_and_output_blocks_do_not_scroll_sideways(visits, page_path) -> None:
     wide = visits(page_path).page.evaluate(
         """() => Array.from(document.querySelectorAll("main pre"))
@@ -229,7 +237,7 @@ def test_code_and_output_blocks_do_not_scroll_sideways(visits, page_path) -> Non
 HIDDEN_BLOCKS = ".solution.dropdown, .proof.dropdown, .admonition.dropdown"
 
 
-@pytest.mark.parametrize("page_path", PAGES)
+@pytest.mark.parametrize("page_path", _by_page(PAGES))
 def test_solutions_and_collapsible_proofs_are_hidden_until_clicked(visits, page_path) -> None:
     page = visits(page_path).page
     blocks = page.locator(HIDDEN_BLOCKS)
@@ -261,7 +269,13 @@ def _chapter_pages() -> list[str]:
     return [page for page in PAGES if page.startswith("chapters/") and not page.endswith("/index.html")]
 
 
-@pytest.mark.parametrize("page_path", _chapter_pages())
+def _by_page_of_chapters() -> list:
+    """The chapter pages, each in the worker group that its page has in PAGES."""
+    chapters = set(_chapter_pages())
+    return [param for param in _by_page(PAGES) if param.values[0] in chapters]
+
+
+@pytest.mark.parametrize("page_path", _by_page_of_chapters())
 def test_search_finds_each_chapter_by_its_title(visits, site, browser, page_path) -> None:
     title = visits(page_path).page.locator("main h1").first.inner_text()
     words = [w for w in re.findall(r"[A-Za-z]{4,}", title)][:3]
@@ -279,10 +293,10 @@ def test_search_finds_each_chapter_by_its_title(visits, site, browser, page_path
     context.close()
 
 
-def test_chapter_pages_offer_their_notebook(visits, site) -> None:
-    for page_path in _chapter_pages():
-        link = visits(page_path).page.locator(".mathguide-notebook a[download]")
-        assert link.count() == 1, page_path
-        href = link.get_attribute("href")
-        target = (HTML_DIR / page_path).parent / href
-        assert target.resolve().is_file(), (page_path, href)
+@pytest.mark.parametrize("page_path", _by_page_of_chapters())
+def test_chapter_pages_offer_their_notebook(visits, page_path) -> None:
+    link = visits(page_path).page.locator(".mathguide-notebook a[download]")
+    assert link.count() == 1, page_path
+    href = link.get_attribute("href")
+    target = (HTML_DIR / page_path).parent / href
+    assert target.resolve().is_file(), (page_path, href)
