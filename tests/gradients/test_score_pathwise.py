@@ -348,6 +348,33 @@ def test_does_not_mutate_inputs(rng):
         (lambda: exact_bernoulli_grad(np.zeros((2, 2)), np.sum), ValueError, "logits must be 1-D"),
         (lambda: exact_bernoulli_grad(np.zeros(2), 3), TypeError, "f must be callable"),
         (lambda: exact_bernoulli_grad(np.zeros(2), lambda y: y), ValueError, r"f\(Y\) must have shape"),
+        (lambda: exact_bernoulli_grad(np.zeros(2), lambda y: y[:, :1]), ValueError, r"f\(Y\) must have shape"),
+        (lambda: exact_bernoulli_grad(np.zeros(2), lambda y: y.sum(1) + 0j), TypeError, r"f\(Y\) must be array-like"),
+        (lambda: exact_bernoulli_grad(np.zeros(0), np.sum), ValueError, "logits must have between 1 and 24"),
+        # callbacks returning the wrong shape or kind of values: a clear error naming the callback
+        (
+            lambda: pathwise_grad_gaussian(lambda z: z + 0j, np.zeros(2), np.ones(2), n_samples=3, rng=0),
+            TypeError,
+            r"grad_f\(z\) must be array-like of real numbers",
+        ),
+        (
+            lambda: pathwise_grad_gaussian(lambda z: z[:, 0], np.zeros(2), np.ones(2), n_samples=3, rng=0),
+            ValueError,
+            r"grad_f\(z\) must return an array of the shape of z",
+        ),
+        (
+            lambda: score_function_grad_gaussian(lambda z: z.astype(str), np.zeros(2), np.ones(2), n_samples=3, rng=0),
+            TypeError,
+            r"f\(z\) must be array-like of real numbers",
+        ),
+        (
+            lambda: score_function_grad_gaussian(
+                lambda z: np.full_like(z, np.inf), np.ones(2), np.ones(2), n_samples=3, rng=0
+            ),
+            ValueError,
+            r"f\(z\) must be finite",
+        ),
+        (lambda: gaussian_score(np.zeros((0, 2)), np.zeros(2), np.ones(2)), ValueError, "at least one draw"),
     ],
 )
 def test_errors(call, error, match):

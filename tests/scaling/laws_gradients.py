@@ -107,7 +107,7 @@ def _degenerate_gaussian_mu_grad_moments(rng):
     far_left = gaussian_mu_grad_moments("step", 0.0, 1.0, -1e300)
     assert far_left.grad == 0.0 and far_left.var_pathwise == 0.0
     _close(far_left.var_score, 1.0)
-    # The issue-26 row: a large argument overflows to inf, by name of nothing: inf is the answer.
+    # The issue-26 row: the variances exceed the float range, so inf is the correctly rounded answer.
     big = gaussian_mu_grad_moments("exp", 400.0, 1.0, 1.0)
     _close(big.grad, math.exp(400.5))
     assert big.var_score == math.inf and big.var_pathwise == math.inf
@@ -344,8 +344,8 @@ def _law_concrete_log_density(c, rng):
 
 
 def _degenerate_concrete_log_density(rng):
-    # Equal logits and the centre: the density of the symmetric Concrete law at its centre, n = 2:
-    # tau alpha s^(-tau-1) (1-s)^(-tau-1) / (alpha s^-tau + (1-s)^-tau)^2 at s = 1/2, alpha = 1: tau / 4 * 4.
+    # Equal logits, n = 2, at the centre: tau s^(-tau-1) (1-s)^(-tau-1) / (s^-tau + (1-s)^-tau)^2 = tau
+    # at s = 1/2 (first exercise of the chapter).
     _close(concrete_log_density([0.5, 0.5], [0.0, 0.0], 0.5), math.log(0.5))
     with pytest.raises(ValueError, match="n >= 2"):
         concrete_log_density([1.0], [0.0], 1.0)
