@@ -106,8 +106,16 @@ def test_tau_to_infinity_gives_the_uniform_point():
     np.testing.assert_allclose(out.relaxed, 0.25, rtol=0, atol=1e-6)
 
 
-@pytest.mark.parametrize("hard", [False, True])
-def test_vjp_matches_finite_differences(hard):
+def _central_differences(fn, x, h=1e-6):
+    grad = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        e = np.zeros_like(x)
+        e[idx] = h
+        grad[idx] = (fn(x + e) - fn(x - e)) / (2 * h)
+    return grad
+
+
+def test_vjp_matches_finite_differences():
     logits = np.array([[0.3, -0.2, 1.1, 0.0], [1.0, 2.0, -1.0, 0.5]])
     tau = 0.7
     w = seeded_rng(1).standard_normal((3, 2, 4))
@@ -115,17 +123,49 @@ def test_vjp_matches_finite_differences(hard):
     def loss(x):  # the same noise at every call: a fixed integer seed
         return float((w * gumbel_softmax(x, tau, rng=seeded_rng(99), size=3).relaxed).sum())
 
-    out = gumbel_softmax(logits, tau, rng=seeded_rng(99), size=3, hard=hard)
-    # Straight-through: the upstream gradient is w whatever the forward value; the backward pass
-    # goes through the relaxed sample, so the VJP is the gradient of the relaxed loss.
+    out = gumbel_softmax(logits, tau, rng=seeded_rng(99), size=3)
     grad = gumbel_softmax_vjp(out.relaxed, w, tau).sum(axis=0)
-    h = 1e-6
-    fd = np.zeros_like(logits)
-    for idx in np.ndindex(logits.shape):
-        e = np.zeros_like(logits)
-        e[idx] = h
-        fd[idx] = (loss(logits + e) - loss(logits - e)) / (2 * h)
-    np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(grad, _central_differences(loss, logits), rtol=1e-6, atol=1e-9)
+
+
+def test_straight_through_forward_is_one_hot_and_backward_is_the_relaxed_jacobian():
+    logits = np.array([[0.3, -0.2, 1.1, 0.0], [1.0, 2.0, -1.0, 0.5]])
+    tau, seed = 0.7, 99
+    target = np.array([0.1, 0.2, 0.3, 0.4])
+
+    def f(y):  # nonlinear: its gradient 2 (y - t) depends on where it is taken
+        return float(((y - target) ** 2).sum())
+
+    hard = gumbel_softmax(logits, tau, rng=seeded_rng(seed), size=3, hard=True)
+    soft = gumbel_softmax(logits, tau, rng=seeded_rng(seed), size=3)
+    # Forward: hard=True draws the same noise, and its sample is the one-hot Gumbel-max sample
+    # onehot(argmax(logits + G)), computed here from the noise drawn again.
+    np.testing.assert_array_equal(hard.relaxed, soft.relaxed)
+    g = sample_gumbel((3, 2, 4), rng=seeded_rng(seed))
+    np.testing.assert_array_equal(hard.sample, np.eye(4)[np.argmax(logits + g, axis=-1)])
+    assert not np.array_equal(hard.sample, hard.relaxed)
+    # The forward value is piecewise constant in the logits: f(hard sample) has zero finite differences.
+    fd_hard = _central_differences(
+        lambda x: f(gumbel_softmax(x, tau, rng=seeded_rng(seed), size=3, hard=True).sample), logits
+    )
+    np.testing.assert_array_equal(fd_hard, 0.0)
+    # Backward: the relaxed Jacobian applied to the upstream gradient taken at the one-hot value.
+    upstream = 2 * (hard.sample - target)
+    st = gumbel_softmax_vjp(hard.relaxed, upstream, tau).sum(axis=0)
+    fd_st = _central_differences(
+        lambda x: float((upstream * gumbel_softmax(x, tau, rng=seeded_rng(seed), size=3).relaxed).sum()), logits
+    )
+    np.testing.assert_allclose(st, fd_st, rtol=1e-6, atol=1e-9)
+    # ...which is not the gradient of the relaxed objective f(relaxed sample).
+    fd_relaxed = _central_differences(lambda x: f(gumbel_softmax(x, tau, rng=seeded_rng(seed), size=3).relaxed), logits)
+    assert np.max(np.abs(st - fd_relaxed)) > 1e-3 * np.max(np.abs(fd_relaxed))
+
+
+def test_hard_must_be_a_bool():
+    gumbel_softmax([0.0, 1.0], 1.0, rng=seeded_rng(0), hard=np.bool_(True))  # numpy.bool_ is a bool
+    for flag in (1, "yes", None, np.int64(0)):
+        with pytest.raises(TypeError, match="hard must be a bool"):
+            gumbel_softmax([0.0, 1.0], 1.0, rng=seeded_rng(0), hard=flag)
 
 
 def test_vjp_along_another_axis():

@@ -82,23 +82,84 @@ def _var_bound(per_sample):
     return math.sqrt(np.var(d**2) / d.size)
 
 
+class _Recorder:
+    """Wrap a callback and keep the points z it was evaluated at."""
+
+    def __init__(self, fn):
+        self.fn, self.z = fn, None
+
+    def __call__(self, z):
+        self.z = z.copy()
+        return self.fn(z)
+
+
 @pytest.mark.parametrize("kind, mu, sigma, a", CASES)
 def test_estimators_mean_and_variance_against_closed_forms(kind, mu, sigma, a, rng):
     f, df = F[kind]
     moments = gaussian_mu_grad_moments(kind, mu, sigma, a)
     sf = score_function_grad_gaussian(lambda z: f(z, a), np.array([mu]), np.array([sigma]), n_samples=N_DRAWS, rng=rng)
-    pw = pathwise_grad_gaussian(lambda z: df(z, a), np.array([mu]), np.array([sigma]), n_samples=N_DRAWS, rng=rng)
+    spy = _Recorder(lambda z: df(z, a))
+    pw = pathwise_grad_gaussian(spy, np.array([mu]), np.array([sigma]), n_samples=N_DRAWS, rng=rng)
     assert abs(sf.mu.mean[0] - moments.grad) < Z_BOUND * sf.mu.std_error[0]
     per = sf.mu.per_sample[:, 0]
     assert abs(np.var(per, ddof=1) - moments.var_score) < Z_BOUND * _var_bound(per)
+    # The pathwise terms are grad_f at draws z ~ N(mu, sigma^2) (checked on the recorded points,
+    # which a version evaluating grad_f at eps or at mu fails) and the sigma terms grad_f(z) * eps.
+    z = spy.z[:, 0]
+    assert abs(z.mean() - mu) < Z_BOUND * sigma / math.sqrt(N_DRAWS)
+    assert abs(np.var(z, ddof=1) - sigma**2) < Z_BOUND * _var_bound(z)
     per = pw.mu.per_sample[:, 0]
-    if kind == "linear":
-        np.testing.assert_allclose(per, a, rtol=1e-15, atol=0)
-    elif kind == "step":
-        assert np.all(per == 0) and moments.grad > 0  # pathwise is biased for a step
+    np.testing.assert_array_equal(per, df(z, a))
+    np.testing.assert_allclose(pw.sigma.per_sample[:, 0], df(z, a) * (z - mu) / sigma, rtol=1e-12, atol=1e-12)
+    if kind == "linear":  # f' = a: zero variance
+        assert np.all(per == a) and moments.var_pathwise == 0.0
+    elif kind == "step":  # f' = 0 almost everywhere: biased, while the score estimate resolves the gradient
+        assert np.all(per == 0) and moments.grad > Z_BOUND * sf.mu.std_error[0]
     else:
         assert abs(pw.mu.mean[0] - moments.grad) < Z_BOUND * pw.mu.std_error[0]
         assert abs(np.var(per, ddof=1) - moments.var_pathwise) < Z_BOUND * _var_bound(per)
+
+
+def test_moments_overflow_to_inf_not_an_error():
+    # Issue 26: gaussian_mu_grad_moments("exp", 400, 1, 1) raised a bare OverflowError. The gradient
+    # e^400.5 is representable; the variances (about e^802) are not: inf, the correctly rounded value.
+    m = gaussian_mu_grad_moments("exp", 400.0, 1.0, 1.0)
+    np.testing.assert_allclose(m.grad, math.exp(400.5), rtol=1e-13, atol=0)
+    assert m.var_score == math.inf and m.var_pathwise == math.inf
+    # Extreme arguments: the dimensional law (mu, sigma, 1/a) -> c (mu, sigma, 1/a) multiplies the
+    # gradient by 1/c and the variances by 1/c^2; beyond the float range the answer is inf or 0.
+    ref = gaussian_mu_grad_moments("cos", 0.2, 1.0, 3.0)
+    for c, k in ((2.0**-300, 300), (2.0**300, -300)):
+        got = gaussian_mu_grad_moments("cos", 0.2 * c, c, 3.0 / c)
+        np.testing.assert_allclose(got.grad, math.ldexp(ref.grad, k), rtol=1e-14, atol=0)
+        np.testing.assert_allclose(got.var_score, math.ldexp(ref.var_score, 2 * k), rtol=1e-14, atol=0)
+        np.testing.assert_allclose(got.var_pathwise, math.ldexp(ref.var_pathwise, 2 * k), rtol=1e-14, atol=0)
+    got = gaussian_mu_grad_moments("cos", 0.2 * 2.0**-600, 2.0**-600, 3.0 * 2.0**600)  # sigma^2 underflows
+    np.testing.assert_allclose(got.grad, math.ldexp(ref.grad, 600), rtol=1e-14, atol=0)
+    assert got.var_score == math.inf and got.var_pathwise == math.inf  # 2^1200 times the reference
+    q = gaussian_mu_grad_moments("quadratic", 2.0**600, 2.0**600)
+    assert q.grad == 2.0**601 and q.var_score == math.inf and q.var_pathwise == math.inf
+    tiny = gaussian_mu_grad_moments("linear", 3.0 * 2.0**-600, 2.0**-600, 2.0**-600)  # 11 * 2^-1200
+    assert tiny.var_score == 0.0 and tiny.grad == 2.0**-600
+
+
+def test_estimates_keep_their_spread_at_extreme_scales():
+    # The standard error is computed after a power-of-two scaling: at 2^600 the squares of the
+    # terms overflow, at 2^-600 they underflow, and a plain np.std gives inf or 0.
+    base = pathwise_grad_gaussian(lambda z: 2 * z, np.array([0.3]), np.array([0.8]), n_samples=50, rng=seeded_rng(4))
+    for c in (2.0**600, 2.0**-600):
+        big = pathwise_grad_gaussian(
+            lambda z: 2 * z, np.array([0.3 * c]), np.array([0.8 * c]), n_samples=50, rng=seeded_rng(4)
+        )
+        np.testing.assert_allclose(big.mu.std_error / c, base.mu.std_error, rtol=1e-15, atol=0)
+        np.testing.assert_allclose(big.sigma.mean / c, base.sigma.mean, rtol=1e-15, atol=0)
+
+
+def test_overflowing_terms_are_refused_by_name():
+    with pytest.raises(ValueError, match="overflow"):
+        score_function_grad([1e300, -1e300], [[1e10], [1e10]])
+    with pytest.raises(ValueError, match="mu \\+ sigma \\* eps overflows"):
+        pathwise_grad_gaussian(lambda z: z, np.array([1.7e308]), np.array([1e308]), n_samples=50, rng=seeded_rng(0))
 
 
 @pytest.mark.parametrize(
@@ -287,6 +348,33 @@ def test_does_not_mutate_inputs(rng):
         (lambda: exact_bernoulli_grad(np.zeros((2, 2)), np.sum), ValueError, "logits must be 1-D"),
         (lambda: exact_bernoulli_grad(np.zeros(2), 3), TypeError, "f must be callable"),
         (lambda: exact_bernoulli_grad(np.zeros(2), lambda y: y), ValueError, r"f\(Y\) must have shape"),
+        (lambda: exact_bernoulli_grad(np.zeros(2), lambda y: y[:, :1]), ValueError, r"f\(Y\) must have shape"),
+        (lambda: exact_bernoulli_grad(np.zeros(2), lambda y: y.sum(1) + 0j), TypeError, r"f\(Y\) must be array-like"),
+        (lambda: exact_bernoulli_grad(np.zeros(0), np.sum), ValueError, "logits must have between 1 and 24"),
+        # callbacks returning the wrong shape or kind of values: a clear error naming the callback
+        (
+            lambda: pathwise_grad_gaussian(lambda z: z + 0j, np.zeros(2), np.ones(2), n_samples=3, rng=0),
+            TypeError,
+            r"grad_f\(z\) must be array-like of real numbers",
+        ),
+        (
+            lambda: pathwise_grad_gaussian(lambda z: z[:, 0], np.zeros(2), np.ones(2), n_samples=3, rng=0),
+            ValueError,
+            r"grad_f\(z\) must return an array of the shape of z",
+        ),
+        (
+            lambda: score_function_grad_gaussian(lambda z: z.astype(str), np.zeros(2), np.ones(2), n_samples=3, rng=0),
+            TypeError,
+            r"f\(z\) must be array-like of real numbers",
+        ),
+        (
+            lambda: score_function_grad_gaussian(
+                lambda z: np.full_like(z, np.inf), np.ones(2), np.ones(2), n_samples=3, rng=0
+            ),
+            ValueError,
+            r"f\(z\) must be finite",
+        ),
+        (lambda: gaussian_score(np.zeros((0, 2)), np.zeros(2), np.ones(2)), ValueError, "at least one draw"),
     ],
 )
 def test_errors(call, error, match):

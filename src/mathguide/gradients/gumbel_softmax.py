@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mathguide._validation import as_float_array, as_generator, check_axis, check_real_scalar
+from mathguide._validation import as_float_array, as_generator, check_axis, check_bool, check_real_scalar
 from mathguide.simplex import log_softmax, softmax, softmax_vjp
 from mathguide.simplex._scores import scores_last
 from mathguide.simplex.softmax import _sample_shape
@@ -62,8 +62,11 @@ def sample_gumbel(shape, *, rng, dtype=np.float64) -> np.ndarray:
     Notes
     -----
     ``Generator.random`` returns multiples of ``2^-53`` in ``[0, 1)``, so ``U = 0`` happens (with
-    probability ``2^-53``) and would give ``log(0)``; the clip to ``[tiny, 1 - 2^-53]`` removes it.
-    The clip changes the law only on an event of probability ``2^-53``.
+    probability ``2^-53``) and would give ``G = -inf``: in a Gumbel-max or Gumbel-softmax draw that
+    category would get weight 0, silently removed from that draw. The clip to ``[tiny, 1 - 2^-53]``
+    maps ``U = 0`` to ``G = -6.56`` instead. ``U = 1`` cannot come out of ``Generator.random``; the
+    upper clip only guards a generator that returns it (``G = +inf`` would make every other category
+    lose). The clip changes the law only on an event of probability ``2^-53`` per entry.
 
     See the chapter ``chapters/gradients/gumbel-softmax.md``.
     """
@@ -72,7 +75,8 @@ def sample_gumbel(shape, *, rng, dtype=np.float64) -> np.ndarray:
     if out_dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise TypeError(f"dtype must be float32 or float64, got {out_dtype}")
     u = as_generator(rng).random(size)
-    # Keep U inside (0, 1): log(0) = -inf at U = 0, and -log(U) = 0 -> log(0) again at U = 1.
+    # Keep U inside (0, 1): U = 0 (probability 2^-53) gives G = -inf; U = 1 (not produced by
+    # Generator.random, guarded for other generators) gives G = +inf.
     u = np.clip(u, np.finfo(np.float64).tiny, np.nextafter(1.0, 0.0))
     return (-np.log(-np.log(u))).astype(out_dtype, copy=False)
 
@@ -131,10 +135,13 @@ def gumbel_softmax(logits, tau: float, *, rng, hard: bool = False, size=None, ax
     """
     z, axis = scores_last(logits, axis, "logits")
     tau = _check_tau(tau)
-    if not isinstance(hard, (bool, np.bool_)):
-        raise TypeError(f"hard must be a bool, got {hard!r}")
+    hard = check_bool(hard, "hard")
     lead = _sample_shape(size)
-    g = sample_gumbel(lead + z.shape, rng=rng)
+    if z.size:
+        g = sample_gumbel(lead + z.shape, rng=rng)
+    else:  # an empty batch of logit vectors: nothing to draw, an empty answer
+        as_generator(rng)
+        g = np.empty(lead + z.shape)
     # Shift by the maximum in float64, then add the noise: in float32 the noise would be rounded to
     # the spacing of 1e4 (2^-10); -inf logits stay -inf and get probability 0.
     wide = np.promote_types(z.dtype, np.float64)
@@ -250,7 +257,9 @@ def concrete_log_density(x, logits, tau: float, *, axis: int = -1) -> float | np
     if np.any(np.abs(xb.sum(axis=-1) - 1) > tol):
         raise ValueError(f"x must sum to 1 along axis {axis} (tolerance {tol:.1e})")
     log_x = np.log(xb)
-    v = ab - np.asarray(tau, dtype=dtype) * log_x
+    # softmax(v) ignores a common shift of v: subtract tau * max_j log x_j (shift log x before the
+    # product), so that a huge tau does not bury the logits under a common term tau * log x.
+    v = ab - np.asarray(tau, dtype=dtype) * (log_x - log_x.max(axis=-1, keepdims=True))
     out = math.lgamma(n) + (n - 1) * math.log(tau) + (log_softmax(v, axis=-1) - log_x).sum(axis=-1)
     out = out.astype(dtype, copy=False)
     return float(out) if out.ndim == 0 else out

@@ -73,14 +73,31 @@ class EstimatorMoments(NamedTuple):
     var_pathwise: float
 
 
-def _estimate(per_sample: np.ndarray) -> GradientEstimate:
+def _estimate(per_sample: np.ndarray, name: str = "the per-sample terms") -> GradientEstimate:
     n = per_sample.shape[0]
-    mean = per_sample.mean(axis=0)
+    if n == 0:
+        raise ValueError("an estimate needs at least one draw, got 0")
+    if not np.all(np.isfinite(per_sample)):
+        raise ValueError(f"{name} overflow the float range (an entry is infinite): rescale the problem")
+    # Power-of-two scaling per coordinate before the mean and the spread: exact, and it keeps the
+    # squares of the standard deviation from overflowing at 2^600 or underflowing at 2^-600.
+    exponent = np.frexp(np.max(np.abs(per_sample), axis=0))[1]
+    scaled = np.ldexp(per_sample, -exponent)
+    mean = np.ldexp(scaled.mean(axis=0), exponent)
     if n > 1:
-        std_error = per_sample.std(axis=0, ddof=1) / math.sqrt(n)
+        std_error = np.ldexp(scaled.std(axis=0, ddof=1) / math.sqrt(n), exponent)
     else:
         std_error = np.full_like(mean, np.nan)  # one draw: no estimate of the spread
     return GradientEstimate(mean=mean, std_error=std_error, per_sample=per_sample)
+
+
+def _leave_one_out(f: np.ndarray) -> np.ndarray:
+    """``f_k - mean of the other n - 1 values`` along axis 0, without overflow in the sum."""
+    n = f.shape[0]
+    exponent = np.frexp(np.max(np.abs(f), axis=0))[1]  # exact power-of-two scaling
+    fs = np.ldexp(f, -exponent)
+    with np.errstate(over="ignore"):  # a difference of two values near the float maximum: _estimate refuses it
+        return np.ldexp(fs - (fs.sum(axis=0) - fs) / (n - 1), exponent)
 
 
 def score_function_grad(f_values, scores, *, baseline=None) -> GradientEstimate:
@@ -140,12 +157,13 @@ def score_function_grad(f_values, scores, *, baseline=None) -> GradientEstimate:
             raise ValueError(f"baseline must be None, a number or one of {_BASELINES}, got {baseline!r}")
         if n < 2:
             raise ValueError("baseline='leave-one-out' needs at least 2 draws")
-        centred = f - (f.sum() - f) / (n - 1)  # b_k = mean of the other draws
+        centred = _leave_one_out(f)  # b_k = mean of the other draws
     else:
         centred = f - check_real_scalar(baseline, "baseline")
     dtype = np.result_type(f.dtype, s.dtype)
-    per_sample = (centred.reshape((n,) + (1,) * (s.ndim - 1)) * s).astype(dtype, copy=False)
-    return _estimate(per_sample)
+    with np.errstate(over="ignore"):  # an overflowing product is refused by _estimate, by name
+        per_sample = (centred.reshape((n,) + (1,) * (s.ndim - 1)) * s).astype(dtype, copy=False)
+    return _estimate(per_sample, "the per-sample terms (f_values - baseline) * scores")
 
 
 def _gaussian_args(mu, sigma) -> tuple[np.ndarray, np.ndarray]:
@@ -187,15 +205,23 @@ def gaussian_score(z, mu, sigma) -> GaussianGradient:
     z_arr = as_float_array(z, "z")
     if z_arr.shape[1:] != mu_arr.shape or z_arr.ndim != mu_arr.ndim + 1:
         raise ValueError(f"z must have shape (n, *{mu_arr.shape}), got {z_arr.shape}")
-    eps = (z_arr - mu_arr) / sigma_arr
-    return GaussianGradient(mu=_estimate(eps / sigma_arr), sigma=_estimate((eps**2 - 1) / sigma_arr))
+    if z_arr.shape[0] == 0:
+        raise ValueError("z must hold at least one draw, got shape " + str(z_arr.shape))
+    with np.errstate(over="ignore"):  # an infinite score is refused by _estimate
+        eps = (z_arr - mu_arr) / sigma_arr
+        mu_score, sigma_score = eps / sigma_arr, (eps**2 - 1) / sigma_arr
+    return GaussianGradient(mu=_estimate(mu_score, "the mu scores"), sigma=_estimate(sigma_score, "the sigma scores"))
 
 
 def _gaussian_draws(mu, sigma, n_samples, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     mu_arr, sigma_arr = _gaussian_args(mu, sigma)
     n = check_positive_int(n_samples, "n_samples")
     eps = as_generator(rng).standard_normal((n,) + mu_arr.shape).astype(mu_arr.dtype, copy=False)
-    return mu_arr, sigma_arr, eps, mu_arr + sigma_arr * eps
+    with np.errstate(over="ignore"):
+        z = mu_arr + sigma_arr * eps
+    if not np.all(np.isfinite(z)):
+        raise ValueError("mu + sigma * eps overflows the float range: mu or sigma is too large")
+    return mu_arr, sigma_arr, eps, z
 
 
 def _call(fn: Callable, z: np.ndarray, name: str) -> np.ndarray:
@@ -245,12 +271,17 @@ def score_function_grad_gaussian(f: Callable, mu, sigma, *, n_samples: int, rng,
     if isinstance(baseline, str) and baseline == "leave-one-out":
         if n < 2:
             raise ValueError("baseline='leave-one-out' needs at least 2 draws")
-        fz = fz - (fz.sum(axis=0) - fz) / (n - 1)
+        fz = _leave_one_out(fz)
     elif baseline is not None:
         if isinstance(baseline, str):
             raise ValueError(f"baseline must be None, a number or one of {_BASELINES}, got {baseline!r}")
         fz = fz - check_real_scalar(baseline, "baseline")
-    return GaussianGradient(mu=_estimate(fz * eps / sigma_arr), sigma=_estimate(fz * (eps**2 - 1) / sigma_arr))
+    with np.errstate(over="ignore"):  # an overflowing product is refused by _estimate, by name
+        mu_terms, sigma_terms = fz * eps / sigma_arr, fz * (eps**2 - 1) / sigma_arr
+    return GaussianGradient(
+        mu=_estimate(mu_terms, "the per-sample terms f(z) * score"),
+        sigma=_estimate(sigma_terms, "the per-sample terms f(z) * score"),
+    )
 
 
 def pathwise_grad_gaussian(grad_f: Callable, mu, sigma, *, n_samples: int, rng) -> GaussianGradient:
@@ -293,7 +324,40 @@ def pathwise_grad_gaussian(grad_f: Callable, mu, sigma, *, n_samples: int, rng) 
     """
     mu_arr, sigma_arr, eps, z = _gaussian_draws(mu, sigma, n_samples, rng)
     dfz = _call(grad_f, z, "grad_f")
-    return GaussianGradient(mu=_estimate(dfz), sigma=_estimate(dfz * eps))
+    with np.errstate(over="ignore"):  # an overflowing product is refused by _estimate, by name
+        sigma_terms = dfz * eps
+    return GaussianGradient(mu=_estimate(dfz, "grad_f(z)"), sigma=_estimate(sigma_terms, "the terms grad_f(z) * eps"))
+
+
+_LN2_HI = 6.93147180369123816490e-01  # ln 2 in two parts (fdlibm): k * _LN2_HI is exact for |k| < 2^20
+_LN2_LO = 1.90821492927058770002e-10
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_EXP_LIMIT = 1.0e5  # e^x beyond e^(+-1e5) times four factors of 2^(+-1075) is out of range either way
+
+
+def _scaled_product(x: float, num=(), den=()) -> float:
+    """``e^x * prod(num) / prod(den)`` for non-negative factors, by power-of-two scaling.
+
+    The exponent of ``e^x`` and of every factor are summed as integers and applied once at the end,
+    so the result overflows to ``inf`` or underflows to 0 only when the exact result does.
+    """
+    if any(factor == 0.0 for factor in num) or x == -math.inf or x < -_EXP_LIMIT:
+        return 0.0
+    if x == math.inf or x > _EXP_LIMIT or any(math.isinf(factor) for factor in num):
+        return math.inf
+    k = round(x / math.log(2.0))
+    mantissa, exponent = math.exp((x - k * _LN2_HI) - k * _LN2_LO), k  # e^x = mantissa * 2^k
+    for factor in num:
+        m, e = math.frexp(factor)
+        mantissa, exponent = mantissa * m, exponent + e
+    for factor in den:
+        m, e = math.frexp(factor)
+        mantissa, exponent = mantissa / m, exponent - e
+    m, e = math.frexp(mantissa)
+    try:
+        return math.ldexp(m, exponent + e)
+    except OverflowError:
+        return math.inf
 
 
 def gaussian_mu_grad_moments(kind: str, mu: float, sigma: float, a: float = 1.0) -> EstimatorMoments:
@@ -325,12 +389,25 @@ def gaussian_mu_grad_moments(kind: str, mu: float, sigma: float, a: float = 1.0)
     -------
     EstimatorMoments
         ``grad`` (the exact gradient), ``var_score``, ``var_pathwise`` (Python floats). For ``step``,
-        ``var_pathwise`` is 0 and the pathwise estimator's mean is 0, not ``grad``.
+        ``var_pathwise`` is 0 and the pathwise estimator's mean is 0, not ``grad``. A value beyond
+        the float range is returned as ``inf`` (``-inf`` for a negative gradient), one below it as
+        0 or a subnormal number: the correctly rounded answer, never a bare ``OverflowError``.
 
     Raises
     ------
     ValueError
-        Unknown ``kind``, ``sigma <= 0`` or non-finite numbers.
+        Unknown ``kind``, ``sigma <= 0`` or non-finite numbers; for ``cos``, ``a * mu`` beyond the
+        float range (the argument of the cosine is not representable); for ``exp``, an exponent
+        ``a mu + (a sigma)^2 / 2`` of the form ``-inf + inf``.
+
+    Notes
+    -----
+    Each quantity is a product of powers of ``|a|``, ``|mu|``, ``sigma`` and an exponential; the
+    exponents of these factors are added as integers (power-of-two scaling, :func:`math.frexp`), so
+    ``mu, sigma, a`` may be as large as ``2^1000`` or as small as ``2^-1000`` whenever the answer is
+    representable. The forms are rearranged so that no difference of large terms is taken:
+    ``Var S = E[S^2] (1 - g^2 / E[S^2])`` for ``exp``, the Mills ratio ``Q(t) / phi(t)``
+    (:func:`scipy.special.erfcx`) for ``step`` at ``t >= 0``, ``1 - e^{-x}`` as ``-expm1(-x)``.
 
     See the chapter ``chapters/gradients/score-and-pathwise.md``.
     """
@@ -340,39 +417,71 @@ def gaussian_mu_grad_moments(kind: str, mu: float, sigma: float, a: float = 1.0)
     s = check_real_scalar(sigma, "sigma", positive=True)
     a = check_real_scalar(a, "a")
     if kind == "linear":
-        # f = a z: E[f eps^2] / s^2 with f = a m + a s eps, E eps^2 = 1, E eps^4 = 3.
+        # f = a z: E[S^2] = a^2 (m^2 + 3 s^2) / s^2, so Var S = a^2 (m^2 + 2 s^2) / s^2; P = a.
+        half_norm = math.hypot(0.5 * m, s * math.sqrt(0.5))  # sqrt(m^2 + 2 s^2) / 2, cannot overflow
         grad = a
-        second_score = ((a * m) ** 2 + 3 * (a * s) ** 2) / s**2
-        second_path = a**2
+        var_score = _scaled_product(0.0, (abs(a), half_norm, abs(a), half_norm, 4.0), (s, s))
+        var_path = 0.0
     elif kind == "quadratic":
-        # E[(m + s eps)^4 eps^2] = m^4 + 6 m^2 s^2 * 3 + s^4 * 15.
-        grad = 2 * m
-        second_score = (m**4 + 18 * m**2 * s**2 + 15 * s**4) / s**2
-        second_path = 4 * (m**2 + s**2)
+        # E[(m + s eps)^4 eps^2] = m^4 + 18 m^2 s^2 + 15 s^4: Var S = m^4/s^2 + 14 m^2 + 15 s^2, Var P = 4 s^2.
+        am = abs(m)
+        grad = 2.0 * m
+        var_score = (
+            _scaled_product(0.0, (am, am, am, am), (s, s))
+            + 14.0 * _scaled_product(0.0, (am, am))
+            + 15.0 * _scaled_product(0.0, (s, s))
+        )
+        var_path = _scaled_product(0.0, (2.0 * s, 2.0 * s))
     elif kind == "exp":
-        # E[e^{c eps} eps^2] = (1 + c^2) e^{c^2 / 2} with c = 2 a s.
-        grad = a * math.exp(a * m + (a * s) ** 2 / 2)
-        second_score = math.exp(2 * a * m + 2 * (a * s) ** 2) * (1 + 4 * (a * s) ** 2) / s**2
-        second_path = a**2 * math.exp(2 * a * m + 2 * (a * s) ** 2)
+        # E[e^{c eps} eps^2] = (1 + c^2) e^{c^2 / 2} with c = 2 a s: E[S^2] = e^{2am + 2b^2} (1 + 4b^2) / s^2,
+        # g^2 = a^2 e^{2am + b^2} = E[S^2] q with q = b^2 e^{-b^2} / (1 + 4 b^2) <= 0.11, b = a s.
+        x, b = a * m, a * s
+        b2 = b * b
+        e_grad, e_second = x + 0.5 * b2, 2.0 * (x + b2)
+        if math.isnan(e_grad) or math.isnan(e_second):
+            raise ValueError(f"a * mu + (a * sigma)^2 / 2 is -inf + inf for mu = {m}, sigma = {s}, a = {a}")
+        q = b2 / (1.0 + 4.0 * b2) * math.exp(-b2) if b2 < 1e3 else 0.0
+        grad = math.copysign(_scaled_product(e_grad, (abs(a),)), a) if a != 0 else 0.0
+        var_score = _scaled_product(e_second, ((1.0 + 4.0 * b2) * (1.0 - q),), (s, s))
+        # Var P = a^2 e^{2am + b^2} (e^{b^2} - 1) = a^2 e^{2am + 2b^2} (1 - e^{-b^2})
+        var_path = _scaled_product(e_second, (abs(a), abs(a), -math.expm1(-b2)))
     elif kind == "step":
-        # E[eps^2 1{eps > t}] = t phi(t) + Q(t); d/dmu P(z > a) = phi(t) / s.
-        t = (a - m) / s
-        phi = math.exp(-t * t / 2) / math.sqrt(2 * math.pi)
-        tail = 0.5 * math.erfc(t / math.sqrt(2))
-        grad = phi / s
-        second_score = (t * phi + tail) / s**2
-        second_path = 0.0  # f' = 0 almost everywhere: the pathwise estimate is identically 0
+        # d/dmu P(z > a) = phi(t) / s; E[S^2] = (t phi(t) + Q(t)) / s^2, so Var S = (t phi + Q - phi^2) / s^2.
+        t = (a - m) / s if math.isfinite(a - m) else ((0.5 * a - 0.5 * m) / s) * 2.0
+        if math.isinf(t):  # the threshold is infinitely far: f is constant almost surely
+            grad, var_score = 0.0, (0.0 if t > 0 else _scaled_product(0.0, (), (s, s)))
+        else:
+            log_phi = -0.5 * t * t + math.log(_INV_SQRT_2PI)  # log phi(t), -inf when t^2 overflows
+            grad = _scaled_product(log_phi, (), (s,))
+            phi = math.exp(log_phi)
+            if t >= 0:  # t phi + Q - phi^2 = phi (t + Q/phi - phi): Mills ratio, no underflow of Q
+                mills = math.sqrt(0.5 * math.pi) * float(scipy.special.erfcx(t / math.sqrt(2.0)))
+                var_score = _scaled_product(log_phi, (t + mills - phi,), (s, s))
+            else:  # Q(t) >= 1/2: no cancellation
+                numerator = t * phi + 0.5 * math.erfc(t / math.sqrt(2.0)) - phi * phi
+                var_score = _scaled_product(0.0, (numerator,), (s, s))
+        var_path = 0.0  # f' = 0 almost everywhere: the pathwise estimate is identically 0
     else:  # cos
-        # E[cos(b + c eps)] = cos(b) e^{-c^2/2}; E[cos(b + c eps) eps^2] = cos(b) (1 - c^2) e^{-c^2/2}.
-        grad = -a * math.sin(a * m) * math.exp(-((a * s) ** 2) / 2)
-        c2 = 4 * (a * s) ** 2  # (2 a s)^2, for cos^2 = (1 + cos 2.) / 2
-        second_score = (1 + math.cos(2 * a * m) * (1 - c2) * math.exp(-c2 / 2)) / (2 * s**2)
-        second_path = a**2 * (1 - math.cos(2 * a * m) * math.exp(-c2 / 2)) / 2
-    mean_path = 0.0 if kind == "step" else grad
+        # E[cos(b0 + c eps)] = cos(b0) e^{-c^2/2}; E[cos(b0 + c eps) eps^2] = cos(b0) (1 - c^2) e^{-c^2/2}.
+        x = a * m
+        if not math.isfinite(x):
+            raise ValueError(f"a * mu must be within the float range for kind='cos', got a = {a}, mu = {m}")
+        b = a * s
+        b2 = b * b
+        sin_x, cos_x = math.sin(x), math.cos(x)
+        grad = -(a * (sin_x * math.exp(-0.5 * b2)))
+        v = math.exp(-b2)
+        u = -math.expm1(-b2)  # 1 - e^{-b^2}
+        bv = b2 * v if v > 0 else 0.0  # b^2 e^{-b^2}, 0 (not inf * 0) for huge b
+        # 2 s^2 Var S = 1 + cos(2x)(1 - 4b^2) v^2 - 2 b^2 sin^2(x) v, regrouped without cancellation:
+        two_s2_var = -math.expm1(-2.0 * b2) + 2.0 * bv * (2.0 * v - 1.0) + 2.0 * cos_x**2 * (v * v - 4.0 * bv * v + bv)
+        var_score = _scaled_product(0.0, (max(two_s2_var, 0.0) / 2.0,), (s, s))
+        # (2 / a^2) Var P = 1 - cos(2x) v^2 - 2 sin^2(x) v = u (u + 2 (1 - u) cos^2 x): no cancellation.
+        var_path = _scaled_product(0.0, (abs(a), abs(a), u * (u + 2.0 * (1.0 - u) * cos_x**2) / 2.0))
     return EstimatorMoments(
         grad=float(grad) + 0.0,  # + 0.0 turns -0.0 (e.g. sin 0) into 0.0
-        var_score=float(second_score - grad**2),
-        var_pathwise=float(max(second_path - mean_path**2, 0.0)),
+        var_score=float(var_score),
+        var_pathwise=float(var_path),
     )
 
 
@@ -457,6 +566,11 @@ def exact_bernoulli_grad(logits, f: Callable) -> ExactGradient:
     theta = as_float_array(logits, "logits")
     if theta.ndim != 1:
         raise ValueError(f"logits must be 1-D, got shape {theta.shape}")
+    if not 1 <= theta.shape[0] <= _MAX_ENUMERATION_DIM:
+        raise ValueError(
+            f"logits must have between 1 and {_MAX_ENUMERATION_DIM} entries (all 2^d vectors are enumerated), "
+            f"got {theta.shape[0]}"
+        )
     ys = binary_vectors(theta.shape[0])
     if not callable(f):
         raise TypeError(f"f must be callable, got {type(f).__name__}")
@@ -466,7 +580,8 @@ def exact_bernoulli_grad(logits, f: Callable) -> ExactGradient:
     # log sigmoid(x) = -log(1 + e^-x) via logaddexp: no overflow for |x| = 1e4.
     log_s = -np.logaddexp(0.0, -theta)
     log_1ms = -np.logaddexp(0.0, theta)
-    p = np.exp(ys @ log_s + (1 - ys) @ log_1ms)
+    with np.errstate(over="ignore"):  # a log-probability below -1.8e308 is -inf: probability exactly 0
+        p = np.exp(ys @ log_s + (1 - ys) @ log_1ms)
     s = scipy.special.expit(theta)
     value = float(p @ fy)
     grad = ((p * fy)[:, None] * (ys - s)).sum(axis=0)
