@@ -120,3 +120,21 @@ def test_jacobi_near_the_ends_of_the_float_range(rng, factor):
     np.testing.assert_allclose(result.eigenvalues / factor, scipy.linalg.eigvalsh(h), rtol=1e-13, atol=0)
     off = np.linalg.norm(h - np.diag(np.diag(h)))
     np.testing.assert_allclose(result.off_norms[0] / factor, off, rtol=1e-14, atol=0)
+
+
+@pytest.mark.parametrize("flag", ["no", 0, 1, None])
+def test_cyclic_accepts_only_booleans(flag):
+    # cyclic="no" is truthy: it used to run the cyclic method when the classical was meant
+    with pytest.raises(TypeError, match="cyclic must be a bool"):
+        jacobi_eigh(np.eye(2), cyclic=flag)
+    assert jacobi_eigh(np.diag([2.0, 1.0]), cyclic=np.False_).converged
+
+
+def test_jacobi_refuses_eigenvalues_beyond_the_float_range_and_takes_subnormals():
+    with pytest.raises(OverflowError, match="eigenvalue of a exceeds"):
+        jacobi_eigh(np.full((3, 3), 1e308))
+    big = jacobi_eigh(np.array([[0.0, 1e308], [1e308, 0.0]]))  # eigenvalues +-1e308: representable
+    np.testing.assert_allclose(big.eigenvalues, [-1e308, 1e308], rtol=4 * EPS, atol=0)
+    a = np.array([[3e-320, 1e-320], [1e-320, 1e-320]])
+    ref = scipy.linalg.eigvalsh(a * 2.0**1000) / 2.0**1000
+    np.testing.assert_allclose(jacobi_eigh(a).eigenvalues, ref, rtol=0, atol=2 * 5e-324)
