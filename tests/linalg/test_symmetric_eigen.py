@@ -292,3 +292,31 @@ def test_qr_history_is_in_the_units_of_the_input(rng):
     a = random_symmetric(rng, 6)
     small, big = symmetric_qr_eigen(a), symmetric_qr_eigen(a * 2.0**40)
     np.testing.assert_allclose(big.offdiag_history, small.offdiag_history * 2.0**40, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("flag", ["no", 0, 1, None, np.array([True])])
+def test_flags_accept_only_booleans(flag):
+    # a string such as "no" is truthy: it used to compute the vectors (or q) silently
+    with pytest.raises(TypeError, match="compute_vectors must be a bool"):
+        symmetric_qr_eigen(np.eye(2), compute_vectors=flag)
+    with pytest.raises(TypeError, match="compute_q must be a bool"):
+        tridiagonalize(np.eye(2), compute_q=flag)
+    assert symmetric_qr_eigen(np.eye(2), compute_vectors=np.bool_(False)).eigenvectors is None
+    assert tridiagonalize(np.eye(3), compute_q=np.False_).q is None
+
+
+def test_eigenvalues_beyond_the_float_range_are_refused():
+    a = np.full((3, 3), 1e308)  # eigenvalue 3e308 is not a float64; it used to come back as inf
+    with pytest.raises(OverflowError, match="eigenvalue of a exceeds"):
+        symmetric_qr_eigen(a)
+    with pytest.raises(OverflowError, match=r"\(d, e\)"):  # eigenvalues 0 and 2e308
+        bisection_eigenvalues([1e308, 1e308], [1e308])
+
+
+def test_subnormal_input():
+    # the largest entry is subnormal: the power of two that would bring it to 1 overflows
+    a = np.array([[3e-320, 1e-320], [1e-320, 1e-320]])
+    ref = scipy.linalg.eigvalsh(a * 2.0**1000) / 2.0**1000
+    np.testing.assert_allclose(symmetric_qr_eigen(a).eigenvalues, ref, rtol=0, atol=2 * 5e-324)
+    bis = bisection_eigenvalues(np.diagonal(a), [1e-320])
+    np.testing.assert_allclose(bis.eigenvalues, ref, rtol=0, atol=2 * 5e-324)

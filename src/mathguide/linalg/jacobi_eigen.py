@@ -13,8 +13,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mathguide._validation import check_int, check_real_scalar
-from mathguide.linalg.symmetric_eigen import _power_of_two_scale, _symmetric_matrix
+from mathguide._validation import check_bool, check_int, check_real_scalar
+from mathguide.linalg.symmetric_eigen import _power_of_two_scale, _symmetric_matrix, _unscaled
 
 __all__ = ["JacobiEigen", "jacobi_eigh", "jacobi_rotation"]
 
@@ -77,9 +77,13 @@ def _rotation(app: float, apq: float, aqq: float) -> tuple[float, float, float]:
     return c, t * c, t
 
 
-def _off(a: np.ndarray) -> float:
-    """Frobenius norm of the off-diagonal part (summed directly: no cancellation)."""
-    return float(np.linalg.norm(a - np.diag(np.diagonal(a))))
+def _off(a: np.ndarray, scale: float = 1.0) -> float:
+    """Frobenius norm of the off-diagonal part of ``a / scale`` (summed directly: no cancellation).
+
+    ``inf`` when it exceeds the largest double (possible only for entries near it).
+    """
+    with np.errstate(over="ignore"):
+        return float(np.linalg.norm(a - np.diag(np.diagonal(a))) / scale)
 
 
 def _rotate(a: np.ndarray, v: np.ndarray, p: int, q: int) -> bool:
@@ -154,6 +158,7 @@ def jacobi_eigh(
     scaled by a power of two (exactly), so that the threshold's products cannot overflow.
     """
     a = _symmetric_matrix(a)
+    cyclic = check_bool(cyclic, "cyclic")
     n = a.shape[0]
     dtype = a.dtype
     tol = float(np.finfo(dtype).eps) if tol is None else check_real_scalar(tol, "tol", positive=True)
@@ -162,7 +167,7 @@ def jacobi_eigh(
     scale = _power_of_two_scale(a)
     work = (np.tril(a) + np.tril(a, -1).T) * dtype.type(scale)
     v = np.eye(n, dtype=dtype)
-    off_norms = [_off(work) / scale]
+    off_norms = [_off(work, scale)]
     pairs = [(p, q) for p in range(n - 1) for q in range(p + 1, n)]
     rows, cols = np.triu_indices(n, 1)
     sweeps = rotations = 0
@@ -186,8 +191,8 @@ def jacobi_eigh(
                     break
                 rotations += _rotate(work, v, int(rows[k]), int(cols[k]))
         sweeps += 1
-        off_norms.append(_off(work) / scale)
+        off_norms.append(_off(work, scale))
         converged = bool(np.all(small()))
-    values = (np.diagonal(work).astype(np.float64) / scale).astype(dtype)
+    values = _unscaled(np.diagonal(work), scale, dtype)
     order = np.argsort(values, kind="stable")
     return JacobiEigen(values[order], v[:, order], converged, sweeps, np.array(off_norms), rotations)

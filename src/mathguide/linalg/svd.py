@@ -155,6 +155,80 @@ def round_robin_pairs(n: int) -> list[tuple[np.ndarray, np.ndarray]]:
     return rounds
 
 
+def _unit_columns(w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Columns ``w[:, j] = u[:, j] * f[j] * 2**e[j]`` with unit (or zero) ``u[:, j]`` and ``f`` in [0.5, 1).
+
+    Each column is first scaled by the power of two that brings its largest entry into [0.5, 1), which
+    is exact, so its norm is computed without underflow or overflow however small or large the
+    column is; the norm's own exponent goes into ``e``. A zero column gives ``u = 0``, ``f = e = 0``.
+    """
+    _, exponent = np.frexp(np.max(np.abs(w), axis=0, initial=0.0))
+    scaled = np.ldexp(w, -exponent)  # exact: a power of two per column
+    norm = np.sqrt(np.einsum("ij,ij->j", scaled, scaled))  # in [0.5, sqrt(m)], or 0
+    u = scaled / np.where(norm > 0, norm, 1)
+    f, norm_exponent = np.frexp(norm)
+    return u, f, exponent + norm_exponent
+
+
+def _jacobi_round(u, f, e, v, p, q, tol):
+    """Rotate the disjoint column pairs ``(p, q)`` of ``u * f * 2**e`` (in place); return the rotated mask.
+
+    With unit columns :math:`\\mathbf{u}_p, \\mathbf{u}_q`, norms :math:`n_p, n_q` and cosine
+    :math:`\\gamma`, the Gram matrix is ``[[n_p^2, g n_p n_q], [g n_p n_q, n_q^2]]``; its Jacobi
+    rotation has :math:`t = \\iota / (1 + \\sqrt{1 + \\iota^2})` with
+    :math:`\\iota = 2\\gamma n_p n_q / (n_q^2 - n_p^2) = \\pm 2\\gamma r / (1 - r^2)` in terms of the ratio
+    :math:`r \\le 1` of the smaller norm to the larger. The new columns are
+    :math:`n_p c(\\mathbf{u}_p - x_p\\mathbf{u}_q)` and :math:`n_q c(\\mathbf{u}_q + x_q\\mathbf{u}_p)`
+    with :math:`x = tr` for the larger column and :math:`t/r` for the smaller, so that no squared
+    norm, no product of norms and no ratio :math:`1/r` is ever formed: when :math:`r` underflows the
+    step is the Gram-Schmidt step :math:`\\mathbf{u}_{small} - \\gamma\\mathbf{u}_{big}` (as LAPACK's
+    ``xGESVJ`` does for columns of very different norms).
+    """
+    up, uq = u[:, p], u[:, q]  # copies (fancy indexing)
+    gamma = np.einsum("ij,ij->j", up, uq)
+    live = (f[p] > 0) & (f[q] > 0)
+    act = live & (np.abs(gamma) > tol)
+    if not np.any(act):
+        return act
+    p, q, up, uq, gamma = p[act], q[act], up[:, act], uq[:, act], gamma[act]
+    fp, fq, ep, eq = f[p], f[q], e[p], e[q]
+    q_big = (eq > ep) | ((eq == ep) & (fq > fp))
+    # r = (smaller norm) / (larger norm) in [0, 1]; it may underflow to 0, harmlessly
+    r = np.ldexp(np.where(q_big, fp / fq, fq / fp), np.where(q_big, ep - eq, eq - ep))
+    sign = np.where(q_big, 1.0, -1.0)
+    delta = (1 - r) * (1 + r)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        iota = sign * 2 * gamma * r / delta  # +-inf when the norms are equal
+        inv = 1 / np.abs(iota)
+        t = np.where(
+            np.abs(iota) <= 1, iota / (1 + np.hypot(1, iota)), np.sign(iota) / (inv + np.hypot(1, inv))
+        )
+        # t / r without dividing two tiny numbers: (sign 2 gamma / delta) / (1 + sqrt(1 + iota^2))
+        t_over_r = np.where(r > 0.5, t / np.where(r > 0, r, 1), sign * 2 * gamma / (delta * (1 + np.hypot(1, iota))))
+    t_times_r = t * r
+    x_p = np.where(q_big, t_over_r, t_times_r)
+    x_q = np.where(q_big, t_times_r, t_over_r)
+    c = 1 / np.hypot(1, t)
+    s = c * t
+    w = np.hstack([up - x_p * uq, uq + x_q * up])
+    # a new column at the rounding level of its own computation (the two columns were parallel to
+    # working precision) is zero: this moves it by O(eps) relative to its old norm, within the
+    # columnwise error model, and keeps rounding noise from being blown up into a unit vector
+    noise = 8 * np.sqrt(w.shape[0]) * np.finfo(np.float64).eps * (1 + np.abs(np.r_[x_p, x_q]))
+    w[:, np.sqrt(np.einsum("ij,ij->j", w, w)) <= noise] = 0.0
+    new_u, new_f, new_e = _unit_columns(w)
+    k = p.size
+    # the new norms: n_p c ||w_p||, n_q c ||w_q||, as mantissa and exponent
+    mant, expo = np.frexp(new_f * np.r_[c * fp, c * fq])
+    u[:, p], u[:, q] = new_u[:, :k], new_u[:, k:]
+    f[p], f[q] = mant[:k], mant[k:]
+    e[p], e[q] = (new_e + expo)[:k] + ep, (new_e + expo)[k:] + eq
+    vp, vq = v[:, p], v[:, q]
+    v[:, p] = c * vp - s * vq
+    v[:, q] = s * vp + c * vq
+    return act
+
+
 def svd_jacobi(a, *, tol: float | None = None, maxsweeps: int = 30) -> JacobiSVD:
     r"""Thin SVD by the one-sided (Hestenes) Jacobi method.
 
@@ -163,8 +237,9 @@ def svd_jacobi(a, *, tol: float | None = None, maxsweeps: int = 30) -> JacobiSVD
     pair of columns :math:`(\mathbf{a}_i, \mathbf{a}_j)` is the Jacobi rotation that diagonalizes
     their :math:`2\times 2` Gram matrix, with entries :math:`\|\mathbf{a}_i\|^2`,
     :math:`\mathbf{a}_i^\top\mathbf{a}_j` and :math:`\|\mathbf{a}_j\|^2` (two-sided Jacobi on
-    :math:`\mathbf{A}^\top\mathbf{A}`, never forming it). A pair is rotated
-    while :math:`|\mathbf{a}_i^\top\mathbf{a}_j| > \mathrm{tol}\,\|\mathbf{a}_i\|\|\mathbf{a}_j\|`.
+    :math:`\mathbf{A}^\top\mathbf{A}`, never forming it). A pair is rotated while the cosine of the
+    angle between the two columns exceeds ``tol``,
+    :math:`|\mathbf{a}_i^\top\mathbf{a}_j| > \mathrm{tol}\,\|\mathbf{a}_i\|\|\mathbf{a}_j\|`.
     Pairs are visited in round-robin order (:func:`round_robin_pairs`), each round vectorised.
 
     Parameters
@@ -180,26 +255,43 @@ def svd_jacobi(a, *, tol: float | None = None, maxsweeps: int = 30) -> JacobiSVD
     Returns
     -------
     JacobiSVD
-        ``u`` (m, k), ``s`` (k,) descending, ``vt`` (k, n) with ``k = min(m, n)``; ``converged``,
-        ``iterations`` (sweeps), ``cosines`` (largest column cosine before each sweep and at the
-        end). Columns of ``u`` for zero singular values complete an orthonormal set.
+        ``u`` (m, k), ``s`` (k,) descending, ``vt`` (k, n) with ``k = min(m, n)``; ``converged``
+        (every pair's cosine is at most ``tol``), ``iterations`` (sweeps), ``cosines`` (largest
+        column cosine before each sweep and at the end). Columns of ``u`` for zero singular values
+        complete an orthonormal set. If not converged, the current column norms and directions
+        are returned.
 
     Raises
     ------
     ValueError
         If ``a`` is not a finite 2-D array, ``tol <= 0`` or ``maxsweeps < 0``.
+    OverflowError
+        If a singular value of ``a`` exceeds the largest number of its dtype (possible only for
+        entries within a factor :math:`\sqrt{mn}` of it).
 
     Notes
     -----
-    A sweep is :math:`n(n-1)/2` rotations of about :math:`12m + 6n` flops (three inner products,
-    two columns of ``a`` and two of ``V``): :math:`6mn^2 + 3n^3` flops. The number of sweeps depends
-    on the matrix (about 10 for a Gaussian matrix, more for a graded spectrum; preconditioning by a
-    pivoted QR reduces it, see the chapter). For
-    :math:`\mathbf{A} = \mathbf{B}\mathbf{D}` with :math:`\mathbf{D}` diagonal, each singular value
-    is found with a relative error of order :math:`\epsilon\,\kappa(\mathbf{B}_c)`, where
-    :math:`\mathbf{B}_c` is ``a`` with unit columns, however badly scaled :math:`\mathbf{D}` is
-    (Demmel and Veselić 1992). The matrix is first scaled by a power of two (exactly) so that the
-    squared column norms cannot overflow or underflow. See :ref:`chap-svd`.
+    A sweep is :math:`n(n-1)/2` rotations of about :math:`12m + 6n` flops (an inner product and a
+    norm per column, two columns of ``a`` and two of ``V``): :math:`6mn^2 + 3n^3` flops. The number
+    of sweeps depends on the matrix (about 10 for a Gaussian matrix, more for a graded spectrum;
+    preconditioning by a pivoted QR reduces it, see the chapter).
+
+    For :math:`\mathbf{A} = \mathbf{B}\mathbf{D}` with :math:`\mathbf{D}` diagonal, Demmel and Veselić
+    (1992) bound the relative error of every singular value by a modest multiple of
+    :math:`\epsilon\max_k\kappa(\mathbf{B}_k)`, where :math:`\mathbf{B}_k` is the :math:`k`-th iterate
+    :math:`\mathbf{A}\mathbf{V}_k` with its columns scaled to unit norm; :math:`\mathbf{B}_0` is ``a``
+    with unit columns. That :math:`\max_k\kappa(\mathbf{B}_k)` stays close to
+    :math:`\kappa(\mathbf{B}_0)` is observed in practice, not proved. The bound does not depend on
+    :math:`\mathbf{D}`: each column is kept as a unit vector times a norm stored as a mantissa and a
+    power-of-two exponent, so that no squared norm, product of norms or inner product of unscaled
+    columns is formed, and nothing underflows or overflows, however badly scaled the columns are.
+    The only limit is the floating-point format of the result: a singular value below the smallest
+    normal number (``2.2e-308`` in float64) is returned rounded to the subnormal grid, with an
+    absolute error of up to half its spacing (``2.5e-324``). Earlier versions of this function scaled
+    the whole matrix by one power of two, and the squared column norms underflowed for columns below
+    about ``1e-154`` times the largest entry, so ``diag(1, 1e-200)`` gave the singular values
+    ``[1, 0]``; the chapter shows the repair. For columns of very different norms the rotation
+    becomes the Gram-Schmidt step that LAPACK's ``xGESVJ`` uses there. See :ref:`chap-svd`.
     """
     a = _matrix(a)
     maxsweeps = check_int(maxsweeps, "maxsweeps", low=0)
@@ -210,16 +302,14 @@ def svd_jacobi(a, *, tol: float | None = None, maxsweeps: int = 30) -> JacobiSVD
     dtype = a.dtype
     eps = float(np.finfo(dtype).eps)
     tol = np.sqrt(m) * eps if tol is None else check_real_scalar(tol, "tol", positive=True)
-    scale = _power_of_two_scale(a)
-    work = a * dtype.type(scale)  # a copy, scaled exactly: no overflow in the squared norms
-    v = np.eye(n, dtype=dtype)
-    schedule = round_robin_pairs(n)
+    # the columns as unit vectors times norms kept as mantissa and power-of-two exponent (in float64)
+    u, f, e = _unit_columns(a.astype(np.float64))
+    v = np.eye(n)
+    schedule = [(p, q) for p, q in round_robin_pairs(n) if p.size]
 
     def largest_cosine() -> float:
-        norms = np.linalg.norm(work, axis=0)
-        safe = np.where(norms > 0, norms, 1)
-        unit = work / safe
-        gram = np.abs(unit.T @ unit) - np.eye(n, dtype=dtype)
+        gram = np.abs(u.T @ u)
+        np.fill_diagonal(gram, 0.0)
         return float(np.max(gram, initial=0.0))
 
     cosines = [largest_cosine()]
@@ -228,43 +318,23 @@ def svd_jacobi(a, *, tol: float | None = None, maxsweeps: int = 30) -> JacobiSVD
     while not converged and sweeps < maxsweeps:
         rotated = False
         for p, q in schedule:
-            if p.size == 0:
-                continue
-            ap, aq = work[:, p], work[:, q]  # copies (fancy indexing)
-            alpha = np.einsum("ij,ij->j", ap, ap)
-            beta = np.einsum("ij,ij->j", aq, aq)
-            gamma = np.einsum("ij,ij->j", ap, aq)
-            act = np.abs(gamma) > tol * np.sqrt(alpha) * np.sqrt(beta)
-            if not np.any(act):
-                continue
-            rotated = True
-            safe_gamma = np.where(act, gamma, 1)
-            with np.errstate(over="ignore"):
-                zeta = (beta - alpha) / (2 * safe_gamma)
-                t = np.sign(zeta + (zeta == 0)) / (np.abs(zeta) + np.hypot(1, zeta))  # |angle| <= pi/4
-            t = np.where(act, t, 0).astype(dtype)
-            c = 1 / np.hypot(1, t)
-            s = c * t
-            work[:, p] = c * ap - s * aq
-            work[:, q] = s * ap + c * aq
-            vp, vq = v[:, p], v[:, q]
-            v[:, p] = c * vp - s * vq
-            v[:, q] = s * vp + c * vq
+            rotated |= bool(np.any(_jacobi_round(u, f, e, v, p, q, tol)))
         sweeps += 1
         cosines.append(largest_cosine())
         converged = not rotated or cosines[-1] <= tol
-    sigma = np.linalg.norm(work, axis=0)  # of the scaled matrix; unscaled below
+    with np.errstate(over="ignore"):  # checked just below
+        sigma = np.ldexp(f, e)  # subnormal below 2**-1022: the value is then rounded to that grid
+        sigma_out = sigma.astype(dtype)
+    if not np.all(np.isfinite(sigma_out)):
+        raise OverflowError(f"a singular value of a exceeds the largest {dtype} ({np.finfo(dtype).max:.3g})")
     order = np.argsort(-sigma, kind="stable")
-    sigma, work, v = sigma[order], work[:, order], v[:, order]
-    positive = sigma > 0
-    u = np.zeros((m, n), dtype=dtype)
-    u[:, positive] = work[:, positive] / sigma[positive]
-    if not np.all(positive):  # complete an orthonormal set for the zero singular values
+    u, v, sigma_out = u[:, order], v[:, order], sigma_out[order]
+    positive = f[order] > 0
+    if not np.all(positive):  # complete an orthonormal set for the zero columns
         rank = int(np.sum(positive))
-        q, _ = np.linalg.qr(np.hstack([u[:, :rank], np.eye(m, dtype=dtype)]))
+        q, _ = np.linalg.qr(np.hstack([u[:, :rank], np.eye(m)]))
         u[:, rank:] = q[:, rank:n]
-    sigma = (sigma.astype(np.float64) / scale).astype(dtype)
-    return JacobiSVD(u, sigma, v.T.copy(), bool(converged), sweeps, np.array(cosines))
+    return JacobiSVD(u.astype(dtype), sigma_out, v.T.astype(dtype), bool(converged), sweeps, np.array(cosines))
 
 
 def _rotate_columns(mat: np.ndarray, i: int, j: int, c: float, s: float) -> None:
@@ -353,14 +423,20 @@ def svd_golub_kahan(a, *, tol: float | None = None, maxiter: int | None = None) 
     ------
     ValueError
         If ``a`` is not a finite 2-D array, ``tol <= 0`` or ``maxiter < 0``.
+    OverflowError
+        If a singular value of ``a`` exceeds the largest number of its dtype.
 
     Notes
     -----
-    Works in float64 (float32 input gives float32 output). Each QR step costs :math:`O(k)` flops on
-    ``B`` plus :math:`O(mk)` for the singular vectors; one to two steps per singular value are
-    typical on random matrices. Backward stable: each singular value is found to within :math:`O(\epsilon)\sigma_1`
-    absolutely, not relatively (compare :func:`svd_jacobi`). Golub and Kahan (1965); Golub and Van
-    Loan, 8.6. See :ref:`chap-svd`.
+    Works in float64 (float32 input gives float32 output). ``B`` is held as a dense
+    :math:`k\times k` array for readability, and each rotation updates two whole rows or columns
+    of it, :math:`O(k)` flops, so a QR step on an active block of :math:`b` rows costs
+    :math:`O(bk)`, up to :math:`O(k^2)`, on ``B`` (a bidiagonal representation, as in LAPACK's
+    ``xBDSQR``, would need :math:`O(b)`), plus :math:`O(mb)` for ``U`` and :math:`O(kb)` for ``V``.
+    One to two steps per singular value are typical on random matrices. Backward stable: each
+    singular value is found to within :math:`O(\epsilon)\sigma_1` absolutely, not relatively
+    (compare :func:`svd_jacobi`; the deflation tests here are absolute, where ``xBDSQR``'s are
+    relative). Golub and Kahan (1965); Golub and Van Loan, 8.6. See :ref:`chap-svd`.
     """
     a = _matrix(a)
     if a.shape[0] < a.shape[1]:
@@ -403,9 +479,13 @@ def svd_golub_kahan(a, *, tol: float | None = None, maxiter: int | None = None) 
         history.append(abs(b[hi - 1, hi]) / scale)
     sigma = np.diagonal(b).copy()
     v = np.where(np.signbit(sigma), -v, v)  # make every singular value non-negative
-    sigma = np.abs(sigma) / scale
-    order = np.argsort(-sigma, kind="stable")
     dtype = a.dtype
+    with np.errstate(over="ignore"):  # checked just below
+        sigma = np.abs(sigma) / scale
+        finite = np.all(np.isfinite(sigma.astype(dtype)))
+    if not finite:
+        raise OverflowError(f"a singular value of a exceeds the largest {dtype} ({np.finfo(dtype).max:.3g})")
+    order = np.argsort(-sigma, kind="stable")
     return GolubKahanSVD(
         u[:, order].astype(dtype),
         sigma[order].astype(dtype),

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mathguide._validation import as_float_array, as_square_matrix, check_int, check_real_scalar
+from mathguide._validation import as_float_array, as_square_matrix, check_bool, check_int, check_real_scalar
 from mathguide.linalg.qr import householder_vector
 
 __all__ = [
@@ -68,11 +68,22 @@ def _power_of_two_scale(*arrays: np.ndarray) -> float:
     Multiplying by it is exact (barring subnormals), so every relative accuracy is kept, and the
     squares formed by the iterations (``e**2`` in Sturm counts, column norms, shifts) neither
     overflow nor underflow for data near the ends of the floating-point range. 1 for zero data.
+    When the largest entry is subnormal, the power of two needed exceeds the largest double: the
+    scale is then ``2**1023`` (exact as well), which leaves the largest entry above ``2**-51``.
     """
     largest = max((float(np.max(np.abs(x), initial=0.0)) for x in arrays), default=0.0)
     if largest == 0.0:
         return 1.0
-    return math.ldexp(1.0, -math.frexp(largest)[1])
+    return math.ldexp(1.0, min(-math.frexp(largest)[1], 1023))
+
+
+def _unscaled(values, scale: float, dtype, name: str = "a", what: str = "an eigenvalue") -> np.ndarray:
+    """``values / scale`` in ``dtype``; an ``OverflowError`` naming ``name`` if a value is not representable."""
+    with np.errstate(over="ignore"):  # checked just below
+        out = (np.asarray(values, dtype=np.float64) / scale).astype(dtype)
+    if not np.all(np.isfinite(out)):
+        raise OverflowError(f"{what} of {name} exceeds the largest {np.dtype(dtype)} ({np.finfo(dtype).max:.3g})")
+    return out
 
 
 def _symmetric_matrix(a, name: str = "a") -> np.ndarray:
@@ -119,6 +130,7 @@ def tridiagonalize(a, *, compute_q: bool = True) -> Tridiagonal:
     Algorithm 8.3.1. See :ref:`chap-symmetric-eigen`.
     """
     a = _symmetric_matrix(a)
+    compute_q = check_bool(compute_q, "compute_q")
     n = a.shape[0]
     work = np.tril(a) + np.tril(a, -1).T  # symmetric copy built from the lower triangle
     q = np.eye(n, dtype=a.dtype) if compute_q else None
@@ -236,6 +248,7 @@ def symmetric_qr_eigen(
     See :ref:`chap-symmetric-eigen`.
     """
     a = _symmetric_matrix(a)
+    compute_vectors = check_bool(compute_vectors, "compute_vectors")
     n = a.shape[0]
     tol = float(np.finfo(np.float64).eps) if tol is None else check_real_scalar(tol, "tol", positive=True)
     maxiter = 30 * max(n, 1) if maxiter is None else check_int(maxiter, "maxiter", low=0)
@@ -264,12 +277,10 @@ def symmetric_qr_eigen(
         _qr_step(d, e, lo, hi, qt)
         iterations += 1
         history.append(abs(e[hi - 1]) / scale)
-    values = np.array(d, dtype=np.float64) / scale
+    values = _unscaled(d, scale, a.dtype)
     order = np.argsort(values, kind="stable")
     vectors = None if qt is None else qt[order].T.astype(a.dtype)
-    return SymmetricEigen(
-        values[order].astype(a.dtype), vectors, converged, iterations, np.array(history)
-    )
+    return SymmetricEigen(values[order], vectors, converged, iterations, np.array(history))
 
 
 def _tridiagonal_arrays(d, e) -> tuple[np.ndarray, np.ndarray]:
@@ -425,7 +436,8 @@ def bisection_eigenvalues(
         iterations += 1
     widths = hi - lo
     converged = bool(np.all(widths <= tol))
-    return BisectionResult((lo + widths / 2) / scale, converged, iterations, widths / scale)
+    values = _unscaled(lo + widths / 2, scale, np.float64, "the tridiagonal matrix (d, e)")
+    return BisectionResult(values, converged, iterations, _unscaled(widths, scale, np.float64, "d", "a bracket"))
 
 
 class SecularRoots(NamedTuple):
