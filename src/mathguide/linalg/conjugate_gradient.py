@@ -143,19 +143,28 @@ def conjugate_gradient(
     Raises
     ------
     TypeError
-        If ``a`` is not a real matrix or LinearOperator.
+        If ``a`` is not a real matrix or LinearOperator, or a LinearOperator ``a`` or a callable
+        ``preconditioner`` returns complex or non-numeric values.
     ValueError
-        If shapes disagree, an input contains NaN or inf, dense/sparse ``a`` is not symmetric, or a
-        direction :math:`\mathbf{p}` with :math:`\mathbf{p}^\top\mathbf{A}\mathbf{p} \le 0` (``a`` not
-        positive definite) or a residual with :math:`\mathbf{r}^\top\mathbf{M}^{-1}\mathbf{r} \le 0`
-        (preconditioner not positive definite) is met.
+        If shapes disagree, an input contains NaN or inf, dense/sparse ``a`` is not symmetric, a
+        LinearOperator ``a`` or a callable ``preconditioner`` returns a vector of the wrong shape or a
+        non-finite one, or a direction :math:`\mathbf{p}` with
+        :math:`\mathbf{p}^\top\mathbf{A}\mathbf{p} \le 0` (``a`` not positive definite) or a residual
+        with :math:`\mathbf{r}^\top\mathbf{M}^{-1}\mathbf{r} \le 0` (preconditioner not positive
+        definite) is met.
+    OverflowError
+        If the solution itself lies beyond the float range.
 
     Notes
     -----
     Per iteration: one product with ``a``, one preconditioner application, two inner products and three
     vector updates, done in place. In exact arithmetic CG ends in at most ``n`` steps; in floating
     point the directions lose conjugacy and convergence is delayed, not lost. float32 input gives
-    float32 output. See ``chapters/linalg/conjugate-gradient.md``.
+    float32 output. Data far out in the exponent range are rescaled by powers of two first (exact; see
+    :func:`mathguide.linalg.jacobi`), and the preconditioner by a power of two when its output is far
+    from the scale of the residual (PCG is invariant under ``M -> cM``): the iteration count does not
+    change when ``b`` or ``a`` is multiplied by a power of two. See
+    ``chapters/linalg/conjugate-gradient.md``.
 
     References
     ----------

@@ -99,6 +99,7 @@ def arnoldi(a, v, k: int, *, reorthogonalize: bool = True) -> Arnoldi:
         Number of steps, ``1 <= k <= n``.
     reorthogonalize : bool, optional
         Run Gram-Schmidt twice ("twice is enough"), keeping ``q`` orthonormal to working precision.
+        A ``bool`` (or ``numpy.bool_``); anything else is a ``TypeError``.
 
     Returns
     -------
@@ -160,7 +161,8 @@ def lanczos(a, v, k: int, *, reorthogonalize: bool = False) -> Lanczos:
     reorthogonalize : bool, optional
         Full reorthogonalisation against all previous vectors (twice). Without it (the default, the
         plain recurrence) the vectors lose orthogonality as Ritz values converge, and converged Ritz
-        values reappear as copies ("ghosts").
+        values reappear as copies ("ghosts"). A ``bool`` (or ``numpy.bool_``); anything else is a
+        ``TypeError``.
 
     Returns
     -------
@@ -249,14 +251,26 @@ def gmres(
 
     Raises
     ------
+    TypeError
+        If a LinearOperator ``a`` returns complex or non-numeric values.
     ValueError
-        If shapes disagree, an input contains NaN, or the tolerances or ``restart`` are invalid.
+        If shapes disagree, an input contains NaN, the tolerances or ``restart`` are invalid, or a
+        LinearOperator ``a`` returns a vector of the wrong shape or a non-finite one.
+    OverflowError
+        If the solution itself lies beyond the float range.
 
     Notes
     -----
     Arnoldi with modified Gram-Schmidt and Givens rotations (Saad and Schultz, 1986). Within a cycle
     the residual norm never increases; a small ``restart`` can stagnate. Cost per inner step ``j``: one
-    product with ``a`` and :math:`O(nj)` flops. See ``chapters/linalg/krylov.md``.
+    product with ``a`` and :math:`O(nj)` flops.
+
+    Breakdown: if the Krylov space becomes invariant and ``a`` is non-singular on it, the solve is
+    exact (a "lucky" breakdown). If ``a`` is (numerically) singular on it (the rotated diagonal entry is
+    at most ``n eps ||A q_j||``; for example ``A r0 = 0``), the run ends with the minimal residual over
+    the space and ``converged=False`` unless that residual meets the tolerance: no restart could lower
+    it. Data far out in the exponent range are rescaled by powers of two first (exact; see
+    :func:`mathguide.linalg.jacobi`). See ``chapters/linalg/krylov.md``.
     """
     matrix, kind = _as_system_matrix(a, allow_operator=True)
     n = matrix.shape[0]

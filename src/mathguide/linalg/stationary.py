@@ -34,7 +34,8 @@ class IterativeSolution(NamedTuple):
         The last iterate. When ``converged`` is false it is *not* a solution to the requested
         tolerance: it is returned so that the caller can inspect or restart from it.
     converged : bool
-        Whether ``residual_norms[-1] <= max(rtol * ||b||, atol)``.
+        Whether ``residual_norms[-1] <= max(rtol * ||b||, atol)``, where ``residual_norms[-1]`` is the
+        true residual ``||b - A x||`` of the returned ``x`` (computed without overflow or underflow).
     iterations : int
         Number of iterations taken (``len(residual_norms) - 1``).
     residual_norms : ndarray of shape (iterations + 1,)
@@ -371,7 +372,14 @@ def jacobi(a, b, *, x0=None, rtol: float = 1e-8, atol: float = 0.0, maxiter: int
     The iteration converges for every start iff the spectral radius of :math:`\mathbf{I} -
     \mathbf{D}^{-1}\mathbf{A}` is below one, for instance when ``a`` is strictly diagonally dominant.
     Cost per iteration: one product with ``a`` (the true residual is recomputed, so the history is
-    exact). float32 input gives float32 output. See ``chapters/linalg/stationary-iterations.md``.
+    exact). float32 input gives float32 output.
+
+    Scale: data far out in the exponent range (``max |a|`` or ``max |b|`` beyond ``2**±128``) are
+    rescaled by powers of two before iterating, which is exact: the iteration count does not change
+    when ``b`` or ``a`` is multiplied by a power of two, ``x`` scales with ``b`` and by ``1/c`` when ``a``
+    is multiplied by ``c``. Norms are computed without overflow or underflow, so a right-hand side of
+    size 1e-300 or 1e300 is solved, not accepted as ``x = 0``. A solution beyond the float range raises
+    ``OverflowError``. See ``chapters/linalg/stationary-iterations.md``.
 
     References
     ----------
