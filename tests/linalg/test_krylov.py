@@ -192,3 +192,94 @@ def test_float32_input_gives_float32_output_and_is_not_modified(rng) -> None:
     assert q.dtype == np.float32 and h.dtype == np.float32
     np.testing.assert_array_equal(a, a_copy)
     np.testing.assert_array_equal(b, b_copy)
+
+
+E1 = np.eye(3)[0]
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        (np.zeros((3, 3)), E1),
+        (np.array([[0.0, 1.0], [0.0, 0.0]]), E1[:2]),
+        (np.diag([0.0, 1.0, 2.0]), E1),
+        (np.diag([0.0, 1.0, 2.0]), np.array([1.0, 1.0, 0.0])),  # singular after one step
+    ],
+    ids=["zero", "nilpotent", "diag-0-1-2", "diag-0-1-2-later"],
+)
+@pytest.mark.parametrize("restart", [1, None])
+def test_gmres_breakdown_on_a_singular_krylov_space_is_not_convergence(a, b, restart) -> None:
+    # Issue 26: A r0 = 0 gave converged=True and residual 0.0 while the true residual is ||b||. The
+    # Krylov space is invariant and A is singular on it: the minimal residual over it (here b minus its
+    # component in range(A), oracle by hand: ||e_1|| = 1) is what is left, and no restart can lower it.
+    result = gmres(a, b, restart=restart)
+    assert not result.converged
+    assert np.linalg.norm(b - a @ result.x) == pytest.approx(1.0, rel=1e-15, abs=0)
+    assert result.residual_norms[-1] == pytest.approx(1.0, rel=1e-15, abs=0)
+    assert result.iterations <= 4  # stops at the breakdown instead of restarting until maxiter = 30
+
+
+def test_gmres_lucky_breakdown_is_an_exact_solve() -> None:
+    # b lies in a 2-dimensional invariant subspace on which A is non-singular: exact after 2 steps.
+    a = np.diag([1.0, 2.0, 3.0, 4.0])
+    b = np.array([1.0, 1.0, 0.0, 0.0])
+    result = gmres(a, b, rtol=1e-14)
+    assert result.converged and result.iterations == 2
+    np.testing.assert_allclose(result.x, [1.0, 0.5, 0.0, 0.0], rtol=1e-15, atol=1e-16)
+
+
+@pytest.mark.parametrize("scale", [1e-170, 1e-300, 1e160])
+@pytest.mark.parametrize("form", ["dense", "operator"])
+def test_gmres_tiny_and_huge_right_hand_sides_are_solved(rng, scale, form) -> None:
+    # Issue 26: ||b|| underflowed to 0 or overflowed to inf and x = 0 was "converged" after 0 steps.
+    n = 30
+    a = random_matrix(n, condition=20.0, rng=rng) + 2 * np.eye(n)
+    b = rng.standard_normal(n)
+    matrix = a if form == "dense" else scipy.sparse.linalg.aslinearoperator(a)
+    base = gmres(matrix, b, restart=10, rtol=1e-10)
+    result = gmres(matrix, scale * b, restart=10, rtol=1e-10)
+    assert base.converged and result.converged and result.iterations == base.iterations > 2
+    np.testing.assert_allclose(result.x / scale, base.x, rtol=1e-12, atol=0)
+    shift = -np.frexp(np.abs(scale * b).max())[1]  # the true residual, scaled exactly by 2**shift
+    b_s, x_s = np.ldexp(scale * b, shift), np.ldexp(result.x, shift)
+    assert np.linalg.norm(b_s - a @ x_s) <= 1e-10 * np.linalg.norm(b_s)
+
+
+def test_gmres_converged_means_the_returned_x_meets_the_tolerance(rng) -> None:
+    for _ in range(20):
+        n = 20
+        a = random_matrix(n, condition=10.0 ** rng.uniform(0, 10), rng=rng)
+        a[:, int(rng.integers(n))] *= float(rng.integers(0, 2))  # sometimes exactly singular
+        b = rng.standard_normal(n)
+        rtol = 10.0 ** rng.uniform(-16, -4)
+        result = gmres(a, b, restart=int(rng.integers(1, n + 1)), rtol=rtol, maxiter=int(rng.integers(1, 200)))
+        if result.converged:
+            assert np.linalg.norm(b - a @ result.x) <= rtol * np.linalg.norm(b)
+
+
+@pytest.mark.parametrize("process", [arnoldi, lanczos])
+def test_flags_are_booleans(process) -> None:
+    with pytest.raises(TypeError, match="reorthogonalize must be a bool"):
+        process(np.eye(3), np.ones(3), 2, reorthogonalize="no")
+    with pytest.raises(TypeError, match="reorthogonalize must be a bool"):
+        process(np.eye(3), np.ones(3), 2, reorthogonalize=0)
+    assert process(np.eye(3), np.ones(3), 1, reorthogonalize=np.bool_(True)).q.shape[1] == 1
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda op: gmres(op, np.ones(4)),
+        lambda op: arnoldi(op, np.ones(4), 2),
+    ],
+)
+def test_an_operator_returning_the_wrong_thing_is_named(call) -> None:
+    wrong_shape = scipy.sparse.linalg.LinearOperator((4, 4), matvec=lambda v: np.ones(3), dtype=float)
+    with pytest.raises(ValueError, match=r"^a must map a vector of shape \(4,\)"):
+        call(wrong_shape)
+    complex_valued = scipy.sparse.linalg.LinearOperator((4, 4), matvec=lambda v: 1j * v, dtype=float)
+    with pytest.raises(TypeError, match="^a must return real numbers"):
+        call(complex_valued)
+    not_finite = scipy.sparse.linalg.LinearOperator((4, 4), matvec=lambda v: v / 0.0, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"), pytest.raises(ValueError, match="^a returned a non-finite"):
+        call(not_finite)

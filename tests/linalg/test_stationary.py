@@ -167,3 +167,45 @@ def test_zero_rhs_converges_immediately() -> None:
 def test_bad_input(call, error, message) -> None:
     with pytest.raises(error, match=message):
         call()
+
+
+def relative_true_residual(a, b, x) -> float:
+    """||b - A x|| / ||b||, computed after scaling b and x by one power of two (exact), so that the squares
+    neither underflow (b ~ 1e-300) nor overflow (b ~ 1e160): an oracle independent of the solvers."""
+    shift = -np.frexp(np.abs(b).max())[1]
+    b_s, x_s = np.ldexp(b, shift), np.ldexp(x, shift)
+    return float(np.linalg.norm(b_s - a @ x_s) / np.linalg.norm(b_s))
+
+
+@pytest.mark.parametrize("scale", [1e-170, 1e-300, 1e160])
+@pytest.mark.parametrize("name, solve", SOLVERS)
+def test_tiny_and_huge_right_hand_sides_are_solved(rng, name, solve, scale) -> None:
+    # Issue 26: with ||b|| underflowing to 0 (or overflowing to inf) the old stopping test accepted x = 0
+    # after 0 iterations as converged. The run must be that of the unscaled b, x scaled along.
+    a = diagonally_dominant(20, rng)
+    b = rng.standard_normal(20)
+    base = solve(a, b, rtol=1e-10)
+    result = solve(a, scale * b, rtol=1e-10)
+    assert base.converged and result.converged and result.iterations == base.iterations > 2
+    np.testing.assert_allclose(result.x / scale, base.x, rtol=1e-13, atol=0)
+    assert relative_true_residual(a, scale * b, result.x) <= 1e-10
+
+
+@pytest.mark.parametrize("name, solve", SOLVERS)
+def test_converged_means_the_returned_x_meets_the_tolerance(rng, name, solve) -> None:
+    # Over many systems and tolerances (some unreachable, some stopped by maxiter), converged=True only
+    # when the true residual of the returned x meets max(rtol ||b||, atol).
+    for _ in range(20):
+        a = diagonally_dominant(15, rng, margin=rng.uniform(0.01, 2.0))
+        b = rng.standard_normal(15) * 2.0 ** rng.integers(-600, 600)
+        rtol = 10.0 ** rng.uniform(-17, -4)
+        result = solve(a, b, rtol=rtol, maxiter=int(rng.integers(1, 200)))
+        if result.converged:
+            assert relative_true_residual(a, b, result.x) <= rtol
+
+
+def test_jacobi_diverging_to_overflow_is_reported_not_converged() -> None:
+    a = np.array([[1.0, 2.0], [2.0, 1.0]])  # rho(G_J) = 2
+    result = jacobi(a, np.ones(2), maxiter=5000)
+    assert not result.converged and result.iterations < 5000
+    assert not np.isfinite(result.residual_norms[-1])

@@ -5,6 +5,7 @@ Chapter: ``chapters/linalg/conjugate-gradient.md``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -12,13 +13,19 @@ import scipy.linalg.blas
 import scipy.sparse
 import scipy.sparse.linalg
 
+from mathguide._validation import as_float_array
 from mathguide.linalg.stationary import (
     IterativeSolution,
     _as_system_matrix,
     _as_vector,
     _check_omega,
+    _checked_matvec,
+    _matvec,
+    _max_exponent,
     _maxiter,
+    _norm,
     _result_dtype,
+    _ScaledSystem,
     _sparse_triangular_solver,
     _Splitting,
     _tolerances,
@@ -49,28 +56,41 @@ def _check_symmetric(matrix, kind: str) -> None:
         raise ValueError(f"a must be symmetric, but max|a - a.T| = {gap:.3g} (max|a| = {scale:.3g})")
 
 
-def _operator_matvec(matrix, kind: str) -> Callable[[np.ndarray], np.ndarray]:
-    if kind == "operator":
-        return matrix.matvec
-    return matrix.__matmul__
+def _as_preconditioner(preconditioner, n: int, dtype) -> Callable[[np.ndarray], np.ndarray] | None:
+    """Normalise a preconditioner (the action of M^{-1}) to a function ``r -> z``.
 
-
-def _as_preconditioner(preconditioner, n: int) -> Callable[[np.ndarray], np.ndarray] | None:
-    """Normalise a preconditioner (the action of M^{-1}) to a function ``r -> z``."""
+    A callable or LinearOperator is checked at every call: a result of the wrong shape or dtype, or a
+    non-finite one, is an error that names ``preconditioner``.
+    """
     if preconditioner is None:
         return None
+    what = "the action of M^-1 on a residual"
     if isinstance(preconditioner, scipy.sparse.linalg.LinearOperator) or scipy.sparse.issparse(preconditioner):
         if preconditioner.shape != (n, n):
             raise ValueError(f"preconditioner must have shape ({n}, {n}), got {preconditioner.shape}")
+        if np.dtype(preconditioner.dtype).kind not in "biuf":
+            raise TypeError(f"preconditioner must be real, got dtype {preconditioner.dtype}")
         if isinstance(preconditioner, scipy.sparse.linalg.LinearOperator):
-            return preconditioner.matvec
+            return _checked_matvec(preconditioner.matvec, n, dtype, "preconditioner", what)
         return preconditioner.__matmul__
     if callable(preconditioner):
-        return preconditioner
-    matrix = np.asarray(preconditioner)
+        return _checked_matvec(preconditioner, n, dtype, "preconditioner", what)
+    matrix = as_float_array(preconditioner, "preconditioner")
     if matrix.shape != (n, n):
         raise ValueError(f"preconditioner must have shape ({n}, {n}) or be callable, got {matrix.shape}")
     return matrix.__matmul__
+
+
+def _normalised_preconditioner(apply_m, r: np.ndarray, window: int):
+    """``apply_m`` times a power of two that brings ``M^{-1} r`` to the scale of ``r`` when the two are far
+    apart. PCG's iterates do not change when ``M`` is multiplied by a positive constant, so this is
+    exact; it keeps ``r @ z`` inside the float range for a preconditioner of any scale."""
+    z = np.asarray(apply_m(r))
+    z_exponent, r_exponent = _max_exponent(z), _max_exponent(r)
+    if z_exponent is None or r_exponent is None or abs(z_exponent - r_exponent) <= window:
+        return apply_m, z
+    shift = r_exponent - z_exponent
+    return (lambda v: np.ldexp(apply_m(v), shift).astype(z.dtype, copy=False)), np.ldexp(z, shift).astype(z.dtype)
 
 
 def conjugate_gradient(
@@ -123,19 +143,28 @@ def conjugate_gradient(
     Raises
     ------
     TypeError
-        If ``a`` is not a real matrix or LinearOperator.
+        If ``a`` is not a real matrix or LinearOperator, or a LinearOperator ``a`` or a callable
+        ``preconditioner`` returns complex or non-numeric values.
     ValueError
-        If shapes disagree, an input contains NaN or inf, dense/sparse ``a`` is not symmetric, or a
-        direction :math:`\mathbf{p}` with :math:`\mathbf{p}^\top\mathbf{A}\mathbf{p} \le 0` (``a`` not
-        positive definite) or a residual with :math:`\mathbf{r}^\top\mathbf{M}^{-1}\mathbf{r} \le 0`
-        (preconditioner not positive definite) is met.
+        If shapes disagree, an input contains NaN or inf, dense/sparse ``a`` is not symmetric, a
+        LinearOperator ``a`` or a callable ``preconditioner`` returns a vector of the wrong shape or a
+        non-finite one, or a direction :math:`\mathbf{p}` with
+        :math:`\mathbf{p}^\top\mathbf{A}\mathbf{p} \le 0` (``a`` not positive definite) or a residual
+        with :math:`\mathbf{r}^\top\mathbf{M}^{-1}\mathbf{r} \le 0` (preconditioner not positive
+        definite) is met.
+    OverflowError
+        If the solution itself lies beyond the float range.
 
     Notes
     -----
     Per iteration: one product with ``a``, one preconditioner application, two inner products and three
     vector updates, done in place. In exact arithmetic CG ends in at most ``n`` steps; in floating
     point the directions lose conjugacy and convergence is delayed, not lost. float32 input gives
-    float32 output. See ``chapters/linalg/conjugate-gradient.md``.
+    float32 output. Data far out in the exponent range are rescaled by powers of two first (exact; see
+    :func:`mathguide.linalg.jacobi`), and the preconditioner by a power of two when its output is far
+    from the scale of the residual (PCG is invariant under ``M -> cM``): the iteration count does not
+    change when ``b`` or ``a`` is multiplied by a power of two. See
+    ``chapters/linalg/conjugate-gradient.md``.
 
     References
     ----------
@@ -151,54 +180,61 @@ def conjugate_gradient(
     dtype = _result_dtype(matrix.dtype, rhs.dtype)
     if kind != "operator":
         matrix = matrix.astype(dtype, copy=False)
-    matvec = _operator_matvec(matrix, kind)
-    apply_m = _as_preconditioner(preconditioner, n)
-    x = np.zeros(n, dtype=dtype) if x0 is None else _as_vector(x0, n, "x0").astype(dtype, copy=True)
-    r = rhs.astype(dtype, copy=True)
-    if x0 is not None and np.any(x):
-        r -= np.asarray(matvec(x), dtype=dtype).ravel()
-    threshold = max(rtol * float(np.linalg.norm(rhs)), atol)
-    norms = [0.0]
+    start = None if x0 is None else _as_vector(x0, n, "x0").astype(dtype, copy=False)
+    # Exact power-of-two scaling of data far out in the exponent range: CG runs on A_s y = b_s.
+    system = _ScaledSystem(matrix, kind, rhs.astype(dtype, copy=False), start, dtype)
+    matvec = _matvec(system.matrix, kind, n, dtype)
+    apply_m = _as_preconditioner(preconditioner, n, dtype)
+    y = np.zeros(n, dtype=dtype) if system.y0 is None else system.y0
+    r = system.rhs.copy()
+    if system.y0 is not None and np.any(y):
+        r -= matvec(y)
+    threshold = system.threshold(rtol, atol)
+    # Below this, r @ r underflows and the recurrences lose their meaning: stop, the true residual decides.
+    tiny = float(np.finfo(dtype).tiny / np.finfo(dtype).eps)
     # x += alpha p and r -= alpha q in one pass each, without temporaries (BLAS axpy, in place).
     axpy = scipy.linalg.blas.get_blas_funcs("axpy", dtype=dtype)
-    z = r if apply_m is None else np.asarray(apply_m(r), dtype=dtype).ravel()
+    if apply_m is None:
+        z = r
+    else:
+        apply_m, z = _normalised_preconditioner(apply_m, r, np.finfo(dtype).maxexp // 8)
+        z = np.asarray(z, dtype=dtype)
     rho = float(r @ z)  # r^T M^{-1} r
-    norms[0] = float(np.sqrt(rho)) if apply_m is None else float(np.linalg.norm(r))
+    norms = [_norm(r)]
     p = z.copy()
     k = 0
     while norms[k] > threshold and k < maxiter:
         if apply_m is not None and not rho > 0:
             raise ValueError(f"preconditioner is not positive definite: r^T M^-1 r = {rho:.3g} at iteration {k}")
-        q = np.asarray(matvec(p), dtype=dtype).ravel()
+        q = matvec(p)
         curvature = float(p @ q)
         if not curvature > 0:
             raise ValueError(f"a is not positive definite: p^T A p = {curvature:.3g} at iteration {k}")
         alpha = rho / curvature
-        x = axpy(p, x, a=alpha)
+        y = axpy(p, y, a=alpha)
         r = axpy(q, r, a=-alpha)
         if apply_m is None:
             rho_next = float(r @ r)
-            norms.append(float(np.sqrt(rho_next)))
+            norms.append(math.sqrt(rho_next) if rho_next >= tiny else _norm(r))
             z = r
         else:
-            z = np.asarray(apply_m(r), dtype=dtype).ravel()
+            z = np.asarray(apply_m(r), dtype=dtype)
             rho_next = float(r @ z)
-            norms.append(float(np.linalg.norm(r)))
+            norms.append(_norm(r))
         beta = rho_next / rho
         p *= beta  # p_{k+1} = z_{k+1} + beta_k p_k, in place
         p += z
         rho = rho_next
         k += 1
         if callback is not None:
-            callback(x)
-        if not np.isfinite(norms[k]):
+            callback(system.solution(y))
+        if not np.isfinite(norms[k]) or not abs(rho) >= tiny:
             break
-    history = np.asarray(norms)
     if k > 0:
         # The updated residual drifts from b - A x in floating point and can keep decreasing after the
         # true one has stagnated near u ||A|| ||x||: judge convergence on the true residual.
-        history[-1] = np.linalg.norm(rhs - np.asarray(matvec(x)).ravel())
-    return IterativeSolution(x, bool(history[-1] <= threshold), k, history)
+        norms[-1] = _norm(system.rhs - matvec(y))
+    return IterativeSolution(system.solution(y), bool(norms[-1] <= threshold), k, system.norms(norms))
 
 
 def steepest_descent(
@@ -218,22 +254,32 @@ def steepest_descent(
     maxiter = _maxiter(maxiter, 100 * n)
     _check_symmetric(matrix, kind)
     dtype = _result_dtype(matrix.dtype, rhs.dtype)
-    matvec = _operator_matvec(matrix, kind)
-    x = np.zeros(n, dtype=dtype) if x0 is None else _as_vector(x0, n, "x0").astype(dtype, copy=True)
-    r = (rhs - matvec(x)).astype(dtype)
-    threshold = max(rtol * float(np.linalg.norm(rhs)), atol)
-    norms = [float(np.linalg.norm(r))]
+    if kind != "operator":
+        matrix = matrix.astype(dtype, copy=False)
+    start = None if x0 is None else _as_vector(x0, n, "x0").astype(dtype, copy=False)
+    system = _ScaledSystem(matrix, kind, rhs.astype(dtype, copy=False), start, dtype)  # exact scaling
+    matvec = _matvec(system.matrix, kind, n, dtype)
+    y = np.zeros(n, dtype=dtype) if system.y0 is None else system.y0
+    r = system.rhs - matvec(y)
+    threshold = system.threshold(rtol, atol)
+    tiny = float(np.finfo(dtype).tiny / np.finfo(dtype).eps)
+    norms = [_norm(r)]
     while norms[-1] > threshold and len(norms) <= maxiter:
         q = matvec(r)
         curvature = float(r @ q)
+        rr = float(r @ r)
+        if not rr >= tiny:  # r @ r underflows: no meaningful step is left; the residual decides
+            break
         if not curvature > 0:
             raise ValueError(f"a is not positive definite: r^T A r = {curvature:.3g}")
-        alpha = float(r @ r) / curvature
-        x = x + alpha * r
+        alpha = rr / curvature
+        y = y + alpha * r
         r = r - alpha * q
-        norms.append(float(np.linalg.norm(r)))
-    history = np.asarray(norms)
-    return IterativeSolution(x, bool(history[-1] <= threshold), len(norms) - 1, history)
+        norms.append(_norm(r))
+    # r is updated by recurrence: converged is judged on the true residual of the returned x.
+    if len(norms) > 1:
+        norms[-1] = _norm(system.rhs - matvec(y))
+    return IterativeSolution(system.solution(y), bool(norms[-1] <= threshold), len(norms) - 1, system.norms(norms))
 
 
 def jacobi_preconditioner(a) -> scipy.sparse.linalg.LinearOperator:

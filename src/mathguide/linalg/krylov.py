@@ -10,14 +10,18 @@ from typing import NamedTuple
 import numpy as np
 import scipy.linalg
 
-from mathguide._validation import check_int
-from mathguide.linalg.conjugate_gradient import _check_symmetric, _operator_matvec
+from mathguide._validation import check_bool, check_int
+from mathguide.linalg.conjugate_gradient import _check_symmetric
 from mathguide.linalg.stationary import (
     IterativeSolution,
     _as_system_matrix,
     _as_vector,
+    _matvec,
+    _max_exponent,
     _maxiter,
+    _norm,
     _result_dtype,
+    _ScaledSystem,
     _tolerances,
 )
 
@@ -62,10 +66,22 @@ class Lanczos(NamedTuple):
 
 def _start_vector(v, n: int, dtype) -> np.ndarray:
     v = _as_vector(v, n, "v").astype(dtype)
-    norm = np.linalg.norm(v)
-    if norm == 0:
+    exponent = _max_exponent(v)
+    if exponent is None:
         raise ValueError("v must be non-zero")
-    return v / norm
+    v = np.ldexp(v, -exponent).astype(dtype, copy=False)  # exact; its norm can then not overflow
+    return v / _norm(v)
+
+
+def _scaled_matrix(a, dtype):
+    """``(A_s, ea)`` with ``A_s = 2**-ea A`` exact, for data far out in the exponent range (see
+    ``_ScaledSystem``); the Hessenberg or tridiagonal coefficients of ``A`` are ``2**ea`` times those of
+    ``A_s``, and the basis is the same."""
+    matrix, kind = _as_system_matrix(a, allow_operator=True)
+    if kind != "operator":
+        matrix = matrix.astype(dtype, copy=False)
+    system = _ScaledSystem(matrix, kind, np.zeros(matrix.shape[0], dtype=dtype), None, dtype)
+    return system.matrix, kind, system.a_shift
 
 
 def arnoldi(a, v, k: int, *, reorthogonalize: bool = True) -> Arnoldi:
@@ -83,6 +99,7 @@ def arnoldi(a, v, k: int, *, reorthogonalize: bool = True) -> Arnoldi:
         Number of steps, ``1 <= k <= n``.
     reorthogonalize : bool, optional
         Run Gram-Schmidt twice ("twice is enough"), keeping ``q`` orthonormal to working precision.
+        A ``bool`` (or ``numpy.bool_``); anything else is a ``TypeError``.
 
     Returns
     -------
@@ -100,28 +117,30 @@ def arnoldi(a, v, k: int, *, reorthogonalize: bool = True) -> Arnoldi:
     Cost: ``k`` products with ``a`` and :math:`O(nk^2)` flops for the orthogonalisation.
     See ``chapters/linalg/krylov.md``.
     """
+    reorthogonalize = check_bool(reorthogonalize, "reorthogonalize")
     matrix, kind = _as_system_matrix(a, allow_operator=True)
     n = matrix.shape[0]
     k = check_int(k, "k", low=1, high=n)
     dtype = _result_dtype(matrix.dtype, np.asarray(v).dtype)
-    matvec = _operator_matvec(matrix, kind)
+    matrix, kind, shift = _scaled_matrix(matrix, dtype)  # h is 2**shift times that of the scaled matrix
+    matvec = _matvec(matrix, kind, n, dtype)
     q = np.zeros((n, k + 1), dtype=dtype)
     h = np.zeros((k + 1, k), dtype=dtype)
     q[:, 0] = _start_vector(v, n, dtype)
     scale = 0.0
     for j in range(k):
-        w = np.asarray(matvec(q[:, j]), dtype=dtype).ravel()
-        scale = max(scale, float(np.linalg.norm(w)))
+        w = matvec(q[:, j])
+        scale = max(scale, _norm(w))
         for _ in range(2 if reorthogonalize else 1):
             for i in range(j + 1):
                 coefficient = q[:, i] @ w
                 h[i, j] += coefficient
                 w = w - coefficient * q[:, i]
-        h[j + 1, j] = np.linalg.norm(w)
+        h[j + 1, j] = _norm(w)
         if h[j + 1, j] <= n * np.finfo(dtype).eps * scale:  # invariant subspace: stop
-            return Arnoldi(q[:, : j + 1].copy(), h[: j + 1, : j + 1].copy())
+            return Arnoldi(q[:, : j + 1].copy(), np.ldexp(h[: j + 1, : j + 1], shift).astype(dtype))
         q[:, j + 1] = w / h[j + 1, j]
-    return Arnoldi(q, h)
+    return Arnoldi(q, np.ldexp(h, shift).astype(dtype) if shift else h)
 
 
 def lanczos(a, v, k: int, *, reorthogonalize: bool = False) -> Lanczos:
@@ -142,7 +161,8 @@ def lanczos(a, v, k: int, *, reorthogonalize: bool = False) -> Lanczos:
     reorthogonalize : bool, optional
         Full reorthogonalisation against all previous vectors (twice). Without it (the default, the
         plain recurrence) the vectors lose orthogonality as Ritz values converge, and converged Ritz
-        values reappear as copies ("ghosts").
+        values reappear as copies ("ghosts"). A ``bool`` (or ``numpy.bool_``); anything else is a
+        ``TypeError``.
 
     Returns
     -------
@@ -159,20 +179,26 @@ def lanczos(a, v, k: int, *, reorthogonalize: bool = False) -> Lanczos:
     Cost: ``k`` products with ``a`` and :math:`O(nk)` flops (:math:`O(nk^2)` with reorthogonalisation).
     See ``chapters/linalg/krylov.md``.
     """
+    reorthogonalize = check_bool(reorthogonalize, "reorthogonalize")
     matrix, kind = _as_system_matrix(a, allow_operator=True)
     n = matrix.shape[0]
     k = check_int(k, "k", low=1, high=n)
     _check_symmetric(matrix, kind)
     dtype = _result_dtype(matrix.dtype, np.asarray(v).dtype)
-    matvec = _operator_matvec(matrix, kind)
+    matrix, kind, shift = _scaled_matrix(matrix, dtype)  # alpha, beta are 2**shift times the scaled ones
+    matvec = _matvec(matrix, kind, n, dtype)
     q = np.zeros((n, k + 1), dtype=dtype)
     alpha = np.zeros(k, dtype=dtype)
     beta = np.zeros(k, dtype=dtype)
     q[:, 0] = _start_vector(v, n, dtype)
     scale = 0.0
+
+    def unscaled(values: np.ndarray) -> np.ndarray:
+        return np.ldexp(values, shift).astype(dtype) if shift else values
+
     for j in range(k):
-        w = np.asarray(matvec(q[:, j]), dtype=dtype).ravel()
-        scale = max(scale, float(np.linalg.norm(w)))
+        w = matvec(q[:, j])
+        scale = max(scale, _norm(w))
         if j > 0:
             w = w - beta[j - 1] * q[:, j - 1]
         alpha[j] = q[:, j] @ w
@@ -180,11 +206,11 @@ def lanczos(a, v, k: int, *, reorthogonalize: bool = False) -> Lanczos:
         if reorthogonalize:
             for _ in range(2):
                 w = w - q[:, : j + 1] @ (q[:, : j + 1].T @ w)
-        beta[j] = np.linalg.norm(w)
+        beta[j] = _norm(w)
         if beta[j] <= n * np.finfo(dtype).eps * scale:
-            return Lanczos(q[:, : j + 1].copy(), alpha[: j + 1].copy(), beta[:j].copy())
+            return Lanczos(q[:, : j + 1].copy(), unscaled(alpha[: j + 1].copy()), unscaled(beta[:j].copy()))
         q[:, j + 1] = w / beta[j]
-    return Lanczos(q, alpha, beta)
+    return Lanczos(q, unscaled(alpha), unscaled(beta))
 
 
 def gmres(
@@ -225,14 +251,26 @@ def gmres(
 
     Raises
     ------
+    TypeError
+        If a LinearOperator ``a`` returns complex or non-numeric values.
     ValueError
-        If shapes disagree, an input contains NaN, or the tolerances or ``restart`` are invalid.
+        If shapes disagree, an input contains NaN, the tolerances or ``restart`` are invalid, or a
+        LinearOperator ``a`` returns a vector of the wrong shape or a non-finite one.
+    OverflowError
+        If the solution itself lies beyond the float range.
 
     Notes
     -----
     Arnoldi with modified Gram-Schmidt and Givens rotations (Saad and Schultz, 1986). Within a cycle
     the residual norm never increases; a small ``restart`` can stagnate. Cost per inner step ``j``: one
-    product with ``a`` and :math:`O(nj)` flops. See ``chapters/linalg/krylov.md``.
+    product with ``a`` and :math:`O(nj)` flops.
+
+    Breakdown: if the Krylov space becomes invariant and ``a`` is non-singular on it, the solve is
+    exact (a "lucky" breakdown). If ``a`` is (numerically) singular on it (the rotated diagonal entry is
+    at most ``n eps ||A q_j||``; for example ``A r0 = 0``), the run ends with the minimal residual over
+    the space and ``converged=False`` unless that residual meets the tolerance: no restart could lower
+    it. Data far out in the exponent range are rescaled by powers of two first (exact; see
+    :func:`mathguide.linalg.jacobi`). See ``chapters/linalg/krylov.md``.
     """
     matrix, kind = _as_system_matrix(a, allow_operator=True)
     n = matrix.shape[0]
@@ -242,14 +280,21 @@ def gmres(
     restart = min(n, 30) if restart is None else check_int(restart, "restart", low=1)
     restart = min(restart, n)
     dtype = _result_dtype(matrix.dtype, rhs.dtype)
-    matvec = _operator_matvec(matrix, kind)
-    x = np.zeros(n, dtype=dtype) if x0 is None else _as_vector(x0, n, "x0").astype(dtype, copy=True)
-    threshold = max(rtol * float(np.linalg.norm(rhs)), atol)
-    r = rhs - np.asarray(matvec(x), dtype=dtype).ravel()
-    norms = [float(np.linalg.norm(r))]
+    if kind != "operator":
+        matrix = matrix.astype(dtype, copy=False)
+    start = None if x0 is None else _as_vector(x0, n, "x0").astype(dtype, copy=False)
+    # Exact power-of-two scaling of data far out in the exponent range: GMRES runs on A_s y = b_s.
+    system = _ScaledSystem(matrix, kind, rhs.astype(dtype, copy=False), start, dtype)
+    matvec = _matvec(system.matrix, kind, n, dtype)
+    negligible = n * float(np.finfo(dtype).eps)
+    y = np.zeros(n, dtype=dtype) if system.y0 is None else system.y0
+    threshold = system.threshold(rtol, atol)
+    r = system.rhs - matvec(y)
+    norms = [_norm(r)]
     steps = 0
-    while norms[-1] > threshold and steps < maxiter:
-        beta = np.linalg.norm(r)
+    singular = False  # A is singular on an invariant Krylov space: no restart can reduce the residual
+    while norms[-1] > threshold and steps < maxiter and not singular:
+        beta = _norm(r)
         q = np.zeros((n, restart + 1), dtype=dtype)
         h = np.zeros((restart + 1, restart), dtype=dtype)
         cosines = np.zeros(restart, dtype=dtype)
@@ -259,12 +304,15 @@ def gmres(
         q[:, 0] = r / beta
         j = 0
         while j < restart and steps < maxiter:
-            w = np.asarray(matvec(q[:, j]), dtype=dtype).ravel()
+            w = matvec(q[:, j])
+            column = _norm(w)
             for i in range(j + 1):
                 h[i, j] = q[:, i] @ w
                 w = w - h[i, j] * q[:, i]
-            h[j + 1, j] = np.linalg.norm(w)
-            if h[j + 1, j] > 0:
+            h[j + 1, j] = _norm(w)
+            # Breakdown: A q_j lies in the Krylov space already built, which is invariant under A.
+            invariant = h[j + 1, j] <= negligible * column
+            if not invariant:
                 q[:, j + 1] = w / h[j + 1, j]
             for i in range(j):  # apply the earlier rotations to the new column
                 h[i, j], h[i + 1, j] = (
@@ -272,19 +320,24 @@ def gmres(
                     -sines[i] * h[i, j] + cosines[i] * h[i + 1, j],
                 )
             radius = np.hypot(h[j, j], h[j + 1, j])
-            cosines[j], sines[j] = (1.0, 0.0) if radius == 0 else (h[j, j] / radius, h[j + 1, j] / radius)
+            steps += 1
+            if radius <= negligible * column:
+                # The new column adds nothing (|r_jj| <= n u ||A q_j||, kappa(A) >= 1/(n u) on the
+                # space): the least-squares problem is rank deficient, its residual stays |g_j|, and
+                # the space is (numerically) invariant, so restarting cannot help. Not a lucky breakdown.
+                singular = True
+                norms.append(float(abs(g[j])))
+                break
+            cosines[j], sines[j] = h[j, j] / radius, h[j + 1, j] / radius
             h[j, j], h[j + 1, j] = radius, 0.0
             g[j], g[j + 1] = cosines[j] * g[j], -sines[j] * g[j]
             j += 1
-            steps += 1
             norms.append(float(abs(g[j])))
-            if norms[-1] <= threshold or radius == 0:
+            if norms[-1] <= threshold or invariant:  # invariant: a lucky breakdown, solved exactly
                 break
-        if h[j - 1, j - 1] == 0:  # singular least-squares problem: A is singular on the Krylov space
-            break
-        y = scipy.linalg.solve_triangular(h[:j, :j], g[:j], lower=False, check_finite=False)
-        x = x + q[:, :j] @ y
-        r = rhs - np.asarray(matvec(x), dtype=dtype).ravel()
-        norms[-1] = float(np.linalg.norm(r))  # the true residual replaces the estimate at a restart
-    history = np.asarray(norms)
-    return IterativeSolution(x, bool(history[-1] <= threshold), len(norms) - 1, history)
+        if j > 0:
+            coefficients = scipy.linalg.solve_triangular(h[:j, :j], g[:j], lower=False, check_finite=False)
+            y = y + q[:, :j] @ coefficients
+        r = system.rhs - matvec(y)
+        norms[-1] = _norm(r)  # the true residual replaces the estimate at a restart and at the end
+    return IterativeSolution(system.solution(y), bool(norms[-1] <= threshold), len(norms) - 1, system.norms(norms))

@@ -11,6 +11,8 @@ shared by every iterative solver of the part, live here too.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -32,7 +34,8 @@ class IterativeSolution(NamedTuple):
         The last iterate. When ``converged`` is false it is *not* a solution to the requested
         tolerance: it is returned so that the caller can inspect or restart from it.
     converged : bool
-        Whether ``residual_norms[-1] <= max(rtol * ||b||, atol)``.
+        Whether ``residual_norms[-1] <= max(rtol * ||b||, atol)``, where ``residual_norms[-1]`` is the
+        true residual ``||b - A x||`` of the returned ``x`` (computed without overflow or underflow).
     iterations : int
         Number of iterations taken (``len(residual_norms) - 1``).
     residual_norms : ndarray of shape (iterations + 1,)
@@ -44,6 +47,138 @@ class IterativeSolution(NamedTuple):
     converged: bool
     iterations: int
     residual_norms: np.ndarray
+
+
+def _max_exponent(values) -> int | None:
+    """The binary exponent ``e`` with ``max |values|`` in ``[2**(e-1), 2**e)``; None if all are zero."""
+    largest = float(np.max(np.abs(values), initial=0.0))
+    return None if largest == 0.0 else math.frexp(largest)[1]
+
+
+def _norm(v: np.ndarray) -> float:
+    """``||v||_2`` that neither overflows nor underflows: the squares are rescaled by a power of two
+    when ``v @ v`` leaves the safe range (a test relative to a norm that overflows to inf, or underflows
+    to 0, would accept anything)."""
+    with np.errstate(over="ignore", under="ignore"):
+        total = float(v @ v)
+    info = np.finfo(v.dtype)
+    if np.isfinite(total) and total >= float(info.tiny) / float(info.eps):
+        return math.sqrt(total)
+    exponent = _max_exponent(v)
+    if exponent is None:
+        return 0.0
+    scaled = np.ldexp(v, -exponent)  # exact; max |entry| in [0.5, 1)
+    return _ldexp(math.sqrt(float(scaled @ scaled)), exponent)  # inf if the norm itself overflows
+
+
+def _ldexp(value: float, exponent: int) -> float:
+    """``value * 2**exponent`` as a float: inf on overflow, 0 (or a subnormal) on underflow."""
+    try:
+        return math.ldexp(value, exponent)
+    except OverflowError:
+        return math.copysign(math.inf, value)
+
+
+class _ScaledSystem:
+    """``A x = b`` rewritten exactly as ``A_s y = b_s``, ``A_s = 2**-ea A``, ``b_s = 2**-eb b``,
+    ``y = 2**(ea - eb) x``, when the data lie far out in the exponent range.
+
+    Multiplying by a power of two is exact, so the iterations on the scaled system make the same
+    rounding errors, take the same number of steps and return the same answer up to the factor: the
+    solvers' laws (the count does not change when ``b`` is scaled, ``x`` scales with ``b`` and by ``1/c``
+    when ``a`` does) hold bit for bit. The squares that the iterations form (``r @ r``, ``p @ A p``) then
+    neither overflow nor underflow. Data within ``2**±window`` of 1 (``window = maxexp / 8``: 128 in
+    float64) are left alone, so ordinary problems run unchanged and without a copy of ``a``. A
+    LinearOperator cannot be scaled (``ea = 0``); only ``b`` is.
+    """
+
+    def __init__(self, matrix, kind: str, rhs: np.ndarray, x0: np.ndarray | None, dtype) -> None:
+        window = np.finfo(dtype).maxexp // 8
+
+        def shift(exponent: int | None) -> int:
+            return 0 if exponent is None or abs(exponent) <= window else exponent
+
+        a_exponent = None  # a LinearOperator's scale is unknown: taken as 1
+        if kind == "dense":
+            a_exponent = _max_exponent(matrix)
+        elif kind == "sparse":
+            a_exponent = _max_exponent(matrix.data)
+        self.a_shift = shift(a_exponent)
+        # b - A x0 is what the iteration works on: its scale is that of b or of A x0, whichever is larger.
+        exponents = [e for e in (_max_exponent(rhs),) if e is not None]
+        if x0 is not None and (x0_exponent := _max_exponent(x0)) is not None:
+            exponents.append(x0_exponent + (a_exponent or 0))
+        self.b_shift = shift(max(exponents, default=None))
+        if self.a_shift and kind == "dense":
+            matrix = np.ldexp(matrix, -self.a_shift).astype(dtype, copy=False)
+        elif self.a_shift:
+            matrix = matrix.copy()
+            matrix.data = np.ldexp(matrix.data, -self.a_shift).astype(dtype, copy=False)
+        self.matrix = matrix
+        self.rhs = np.ldexp(rhs, -self.b_shift).astype(dtype, copy=False) if self.b_shift else rhs
+        self.x_shift = self.b_shift - self.a_shift  # x = 2**x_shift * y
+        self.y0 = None
+        if x0 is not None:
+            with np.errstate(over="ignore", under="ignore"):
+                self.y0 = np.ldexp(x0, -self.x_shift).astype(dtype, copy=False) if self.x_shift else x0.copy()
+            if not np.all(np.isfinite(self.y0)):
+                raise ValueError("x0 is too large for this system: b - a @ x0 overflows")
+
+    def threshold(self, rtol: float, atol: float) -> float:
+        """``max(rtol ||b||, atol)`` in the units of the scaled system (rounded towards the stricter)."""
+        return max(rtol * _norm(self.rhs), _ldexp(atol, -self.b_shift))
+
+    def solution(self, y: np.ndarray) -> np.ndarray:
+        """``x = 2**x_shift y``; a solution beyond the float range is refused."""
+        if not self.x_shift:
+            return y
+        with np.errstate(over="ignore", under="ignore"):
+            x = np.ldexp(y, self.x_shift).astype(y.dtype, copy=False)
+        if not np.all(np.isfinite(x)) and np.all(np.isfinite(y)):
+            raise OverflowError("the solution x overflows the float range: b is too large for a")
+        return x
+
+    def norms(self, norms) -> np.ndarray:
+        """Residual norms of the scaled system in the caller's units (inf beyond the float range)."""
+        norms = np.asarray(norms, dtype=np.float64)
+        if not self.b_shift:
+            return norms
+        with np.errstate(over="ignore", under="ignore"):
+            return np.ldexp(norms, self.b_shift)
+
+
+def _checked_matvec(function, n: int, dtype, name: str, what: str) -> Callable[[np.ndarray], np.ndarray]:
+    """Wrap a user callback ``v -> M v`` so that a wrong shape, dtype or a non-finite result is a clear
+    error naming ``name`` instead of a broadcast error later, a silently dropped imaginary part or a
+    flattened matrix."""
+
+    def apply(v: np.ndarray) -> np.ndarray:
+        try:
+            result = function(v)
+        except ValueError as error:
+            if "reshape" not in str(error):
+                raise
+            raise ValueError(f"{name} must map a vector of shape ({n},) to one of shape ({n},): {error}") from error
+        result = np.asarray(result)
+        if result.dtype == object or np.iscomplexobj(result) or not (
+            np.issubdtype(result.dtype, np.number) or np.issubdtype(result.dtype, np.bool_)
+        ):
+            raise TypeError(f"{name} must return real numbers ({what}), got dtype {result.dtype}")
+        if result.shape not in ((n,), (n, 1)):
+            raise ValueError(f"{name} must return a vector of shape ({n},) ({what}), got shape {result.shape}")
+        result = result.reshape(n).astype(dtype, copy=False)
+        if not np.all(np.isfinite(result)):
+            raise ValueError(f"{name} returned a non-finite vector ({what}) for a finite input")
+        return result
+
+    return apply
+
+
+def _matvec(matrix, kind: str, n: int, dtype) -> Callable[[np.ndarray], np.ndarray]:
+    """``v -> A v`` for a dense, sparse or LinearOperator ``a``; an operator's output is checked."""
+    if kind == "operator":
+        return _checked_matvec(matrix.matvec, n, dtype, "a", "the product a @ v of the LinearOperator")
+    return matrix.__matmul__
 
 
 def _result_dtype(*dtypes) -> np.dtype:
@@ -179,20 +314,25 @@ def _stationary(a, b, step_name: str, omega: float, x0, rtol, atol, maxiter) -> 
     dtype = _result_dtype(matrix.dtype, rhs.dtype)
     matrix = matrix.astype(dtype, copy=False)
     rhs = rhs.astype(dtype, copy=False)
+    start = None if x0 is None else _as_vector(x0, n, "x0").astype(dtype, copy=False)
+    # Exact power-of-two scaling of data far out in the exponent range; x = 2**x_shift * y at the end.
+    system = _ScaledSystem(matrix, kind, rhs, start, dtype)
+    matrix, rhs = system.matrix, system.rhs
     splitting = _Splitting(matrix, kind, omega)
     step = getattr(splitting, step_name)
-    x = np.zeros(n, dtype=dtype) if x0 is None else _as_vector(x0, n, "x0").astype(dtype, copy=True)
-    threshold = max(rtol * float(np.linalg.norm(rhs)), atol)
-    r = rhs - matrix @ x
-    norms = [float(np.linalg.norm(r))]
+    y = np.zeros(n, dtype=dtype) if system.y0 is None else system.y0
+    threshold = system.threshold(rtol, atol)
+    r = rhs - matrix @ y
+    norms = [_norm(r)]
     iterations = 0
     while norms[-1] > threshold and iterations < maxiter and np.isfinite(norms[-1]):
-        x = x + step(r).astype(dtype, copy=False)  # x_{k+1} = x_k + M^{-1} r_k
-        r = rhs - matrix @ x  # the true residual, recomputed: the history is exact
-        norms.append(float(np.linalg.norm(r)))
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging iteration ends at inf, reported
+            y = y + step(r).astype(dtype, copy=False)  # y_{k+1} = y_k + M^{-1} r_k
+            r = rhs - matrix @ y  # the true residual, recomputed: the history is exact
+        norms.append(_norm(r))
         iterations += 1
     converged = bool(norms[-1] <= threshold)
-    return IterativeSolution(x, converged, iterations, np.asarray(norms))
+    return IterativeSolution(system.solution(y), converged, iterations, system.norms(norms))
 
 
 def jacobi(a, b, *, x0=None, rtol: float = 1e-8, atol: float = 0.0, maxiter: int | None = None) -> IterativeSolution:
@@ -232,7 +372,14 @@ def jacobi(a, b, *, x0=None, rtol: float = 1e-8, atol: float = 0.0, maxiter: int
     The iteration converges for every start iff the spectral radius of :math:`\mathbf{I} -
     \mathbf{D}^{-1}\mathbf{A}` is below one, for instance when ``a`` is strictly diagonally dominant.
     Cost per iteration: one product with ``a`` (the true residual is recomputed, so the history is
-    exact). float32 input gives float32 output. See ``chapters/linalg/stationary-iterations.md``.
+    exact). float32 input gives float32 output.
+
+    Scale: data far out in the exponent range (``max |a|`` or ``max |b|`` beyond ``2**±128``) are
+    rescaled by powers of two before iterating, which is exact: the iteration count does not change
+    when ``b`` or ``a`` is multiplied by a power of two, ``x`` scales with ``b`` and by ``1/c`` when ``a``
+    is multiplied by ``c``. Norms are computed without overflow or underflow, so a right-hand side of
+    size 1e-300 or 1e300 is solved, not accepted as ``x = 0``. A solution beyond the float range raises
+    ``OverflowError``. See ``chapters/linalg/stationary-iterations.md``.
 
     References
     ----------
