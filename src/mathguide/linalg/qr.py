@@ -397,7 +397,9 @@ def givens_qr(a) -> QR:
 
     Notes
     -----
-    :math:`3mn^2 - n^3` flops for a dense ``m >= n`` matrix, 1.5 times Householder's; rotations win
+    :math:`3mn^2 - n^3` flops for ``r`` of a dense ``m >= n`` matrix, 1.5 times Householder's, plus
+    about :math:`6m^2n - 3mn^2` for the m-by-m ``q``, which is always formed (each of the
+    :math:`mn - n^2/2` rotations also updates two rows of length :math:`m`); rotations win
     when the matrix is already almost triangular (Hessenberg matrices, a row appended to a
     triangular factor), because each one touches only two rows. Backward stable, like Householder
     QR (Higham 2002, section 19.6). See the chapter ``chapters/linalg/qr.md``.
@@ -457,8 +459,10 @@ def compact_wy(v, beta) -> np.ndarray:
 
     Notes
     -----
-    :math:`mb^2 + b^3/3` flops, mostly in the Gram matrix :math:`\mathbf{V}^\top\mathbf{V}` (one
-    matrix product). See the chapter ``chapters/linalg/qr.md``.
+    :math:`2mb^2 + b^3/3` flops: :math:`2mb^2` for the Gram matrix :math:`\mathbf{V}^\top\mathbf{V}`,
+    formed by one general matrix product (``gemm``, which does not exploit its symmetry; ``syrk``
+    would halve it), and :math:`b^3/3` for the triangular recurrence. See the chapter
+    ``chapters/linalg/qr.md``.
     """
     v = _as_matrix(v, "v")
     beta = as_float_array(beta, "beta")
