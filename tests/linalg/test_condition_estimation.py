@@ -26,6 +26,15 @@ def _true_inverse_norm1(a):
     return np.abs(np.linalg.inv(a)).sum(axis=0).max()
 
 
+def _lapack_operator(lu_packed):
+    """Products with (L U)^{-1} and its transpose, from dgetrf's packed factors: what dgecon estimates."""
+    n = lu_packed.shape[0]
+    lower, upper = np.tril(lu_packed, -1) + np.eye(n), np.triu(lu_packed)
+    solve = scipy.linalg.solve_triangular
+    return (lambda v: solve(upper, solve(lower, v, lower=True, unit_diagonal=True)),
+            lambda v: solve(lower, solve(upper, v, trans="T"), lower=True, trans="T", unit_diagonal=True))
+
+
 def test_estimator_equals_lapack_gecon_on_its_operator(rng) -> None:
     # xGECON runs xLACN2 on (L U)^{-1} = A^{-1} P^T, not on A^{-1}: Higham's extra vector is not
     # permutation invariant, so condition_estimate_1 may differ from dgecon (~0.8 % of small matrices).
@@ -36,12 +45,7 @@ def test_estimator_equals_lapack_gecon_on_its_operator(rng) -> None:
         lu_lapack, _, _ = dgetrf(a)
         norm_a = np.abs(a).sum(axis=0).max()
         rcond, _ = dgecon(lu_lapack, norm_a, norm="1")
-        lower, upper = np.tril(lu_lapack, -1) + np.eye(n), np.triu(lu_lapack)
-        solve = scipy.linalg.solve_triangular
-        estimate = norm1_estimate(
-            lambda v: solve(upper, solve(lower, v, lower=True, unit_diagonal=True)),
-            lambda v: solve(lower, solve(upper, v, trans="T"), lower=True, trans="T", unit_diagonal=True),
-            n).estimate
+        estimate = norm1_estimate(*_lapack_operator(lu_lapack), n).estimate
         assert estimate * norm_a * rcond == pytest.approx(1.0, rel=1e-8, abs=0)
         # and condition_estimate_1 is a lower bound on the true kappa_1, like dgecon's
         assert condition_estimate_1(a) <= norm_a * _true_inverse_norm1(a) * (1 + 1e-10)

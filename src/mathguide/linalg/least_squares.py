@@ -323,6 +323,11 @@ def lstsq_equality_constrained(a, b, c, d) -> np.ndarray:
     d = as_float_array(d, "d")
     if d.shape != (p,):
         raise ValueError(f"d must have shape ({p},), got {d.shape}")
+    # x does not change when (a, b) or (c, d) are scaled together: scale each pair by a power of two
+    # (exact) so that no norm or product overflows or underflows
+    e_ab = _exponent_scale(np.concatenate([np.abs(a).ravel(), np.abs(b)]))
+    e_cd = _exponent_scale(np.concatenate([np.abs(c).ravel(), np.abs(d)]))
+    a, b, c, d = np.ldexp(a, e_ab), np.ldexp(b, e_ab), np.ldexp(c, e_cd), np.ldexp(d, e_cd)
     q, r = qr_blocked(c.T, mode="complete")
     _check_full_rank(r[:p], _default_rtol(p, n, q.dtype), "c")
     y1 = forward_substitution(r[:p].T, d)
