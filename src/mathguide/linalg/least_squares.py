@@ -103,7 +103,8 @@ def lstsq(a, b, *, method: str = "qr", rtol: float | None = None, block_size: in
     method : {"qr", "normal", "svd"}
     rtol : float, optional
         Relative rank threshold. ``"svd"`` truncates singular values :math:`\le` ``rtol * sigma_1``;
-        ``"qr"`` refuses an ``R`` with :math:`\min|r_{jj}| \le` ``rtol`` :math:`\max|r_{jj}|`.
+        ``"qr"`` refuses an ``R`` with :math:`\min|r_{jj}| \le` ``rtol`` :math:`\max_j\|\mathbf{a}_j\|_2`
+        (the largest column norm: then :math:`\kappa_2(\mathbf{A}) \ge 1/(\sqrt{n}\,\mathrm{rtol})`).
         Default ``max(m, n) * eps``.
     block_size : int
         Panel width of :func:`qr_blocked` for ``"qr"``.
@@ -123,7 +124,8 @@ def lstsq(a, b, *, method: str = "qr", rtol: float | None = None, block_size: in
 
     Notes
     -----
-    Costs for ``m >= n``: QR :math:`2mn^2 - 2n^3/3`, normal equations :math:`mn^2 + n^3/3`, SVD
+    ``a`` and ``b`` are scaled by powers of two first (exact), so data near the ends of the
+    floating-point range give the same answer, scaled. Costs for ``m >= n``: QR :math:`2mn^2 - 2n^3/3`, normal equations :math:`mn^2 + n^3/3`, SVD
     several times QR. Accuracy (Wedin): QR and SVD are backward stable, so their relative error is
     about :math:`u(\kappa + \kappa^2\tan\theta)`, with :math:`\theta` the angle between
     :math:`\mathbf{b}` and the range of :math:`\mathbf{A}`; the normal equations give about
