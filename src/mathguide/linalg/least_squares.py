@@ -125,7 +125,8 @@ def lstsq(a, b, *, method: str = "qr", rtol: float | None = None, block_size: in
     Notes
     -----
     ``a`` and ``b`` are scaled by powers of two first (exact), so data near the ends of the
-    floating-point range give the same answer, scaled. Costs for ``m >= n``: QR :math:`2mn^2 - 2n^3/3`, normal equations :math:`mn^2 + n^3/3`, SVD
+    floating-point range give the same answer, scaled. Costs for ``m >= n``: QR
+    :math:`2mn^2 - 2n^3/3`, normal equations :math:`mn^2 + n^3/3`, SVD
     several times QR. Accuracy (Wedin): QR and SVD are backward stable, so their relative error is
     about :math:`u(\kappa + \kappa^2\tan\theta)`, with :math:`\theta` the angle between
     :math:`\mathbf{b}` and the range of :math:`\mathbf{A}`; the normal equations give about
