@@ -362,3 +362,23 @@ def test_column_pivoting_is_scale_safe(rng, c) -> None:
     diag = np.abs(np.diagonal(r)) / c
     assert np.all(np.diff(diag[:21]) <= 0)  # non-increasing into the negligible block
     assert np.linalg.norm(r[20:, 20:] / c) <= 1e3 * EPS64 * np.abs(a).max() * 60
+
+
+def test_givens_qr_cost_counts_the_q_it_forms(rng, monkeypatch) -> None:
+    # qr.py cost note: 3mn^2 - n^3 flops for R, plus about 6m^2 n - 3mn^2 for the m-by-m Q (6 flops per
+    # entry pair of the two rotated rows); counted by wrapping the rotation kernel
+    import mathguide.linalg.qr as qr_module
+
+    flops = {"r": 0, "q": 0}
+    plain = qr_module._apply_rotation
+    m, n = 60, 15
+
+    def counting(x, i, k, c, s):
+        flops["q" if x.shape == (m, m) else "r"] += 6 * x.shape[1]
+        plain(x, i, k, c, s)
+
+    monkeypatch.setattr(qr_module, "_apply_rotation", counting)
+    q, r = givens_qr(rng.standard_normal((m, n)))
+    np.testing.assert_allclose(q.T @ q, np.eye(m), rtol=0, atol=100 * EPS64)
+    assert flops["r"] == pytest.approx(3 * m * n**2 - n**3, rel=0.1)
+    assert flops["q"] == pytest.approx(6 * m**2 * n - 3 * m * n**2, rel=0.1)
