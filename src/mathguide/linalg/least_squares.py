@@ -120,7 +120,11 @@ def lstsq(a, b, *, method: str = "qr", rtol: float | None = None, block_size: in
         If the shapes do not match, the inputs are not finite, ``method`` is unknown, ``rtol`` is
         negative, or ``method="normal"`` is asked for a wide matrix.
     RankDeficientError
-        If ``"qr"`` or ``"normal"`` meets a (numerically) rank-deficient matrix.
+        If ``"qr"`` meets a numerically rank-deficient matrix (the test of ``rtol``), or Cholesky
+        breaks down on :math:`\mathbf{A}^\top\mathbf{A}` for ``"normal"``. The normal equations
+        cannot promise to detect rank deficiency: rounding can leave a rank-deficient
+        :math:`\mathbf{A}^\top\mathbf{A}` numerically positive definite, and the answer is then
+        meaningless (use ``"qr"`` or ``"svd"`` when the rank is in doubt).
 
     Notes
     -----
