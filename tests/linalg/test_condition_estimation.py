@@ -148,9 +148,10 @@ def test_componentwise_backward_error_definition(rng) -> None:
             row[0], row[1 + k] = -size, sign
             bounds_rows.append(row)
     lp = scipy.optimize.linprog(cost, A_ub=np.array(bounds_rows), b_ub=np.zeros(len(bounds_rows)),
-                                A_eq=equality, b_eq=r, bounds=[(0, None)] + [(None, None)] * (cost.size - 1))
+                                A_eq=equality, b_eq=r / np.abs(r).max(),  # units: the LP's tolerances are absolute
+                                bounds=[(0, None)] + [(None, None)] * (cost.size - 1))
     assert lp.status == 0
-    assert omega == pytest.approx(lp.fun, rel=1e-6, abs=0)
+    assert omega == pytest.approx(lp.fun * np.abs(r).max(), rel=1e-6, abs=0)
 
 
 def test_componentwise_backward_error_zero_rows_and_small_cases() -> None:
