@@ -48,7 +48,9 @@ def test_householder_is_an_orthogonal_symmetric_reflector(rng) -> None:
     v, beta, _ = householder_vector(x)
     h = np.eye(6) - beta * np.outer(v, v)
     np.testing.assert_allclose(h @ h.T, np.eye(6), rtol=0, atol=20 * EPS64)
-    np.testing.assert_allclose(h, h.T, rtol=0, atol=0)
+    # beta = 2 / v^T v (a wrong beta gives a non-orthogonal H above too); H v = -v, and H fixes v-perp
+    assert beta * (v @ v) == pytest.approx(2.0, rel=8 * EPS64, abs=0)
+    np.testing.assert_allclose(h @ v, -v, rtol=0, atol=20 * EPS64 * np.linalg.norm(v))
     # A reflector has determinant -1 (one eigenvalue -1, the rest +1).
     assert np.isclose(np.linalg.det(h), -1.0, rtol=0, atol=1e-12)
 
@@ -317,3 +319,66 @@ def test_qr_of_tiny_and_huge_matrices(rng, scale, func) -> None:
     r_ref = scipy.linalg.qr(a, mode="r")[0][:5]
     assert np.all(np.isfinite(r))
     np.testing.assert_allclose(np.abs(r) / scale, np.abs(r_ref), rtol=0, atol=100 * EPS64 * np.abs(r_ref).max())
+
+
+def test_cartan_dieudonne_at_most_m_reflectors(rng) -> None:
+    # qr.md, exercise on reflector eigenvalues: with alpha_j = +||x|| every orthogonal Q of order m is
+    # a product of at most m reflectors, m - 1 for the columns and one for a final -1
+    for m in (1, 2, 5, 9):
+        q = scipy.linalg.qr(rng.standard_normal((m, m)))[0]
+        work, vectors = q.copy(), []
+        for j in range(m - 1):
+            x = work[j:, j]
+            target = np.zeros_like(x)
+            target[0] = np.linalg.norm(x)
+            v = x - target
+            if np.linalg.norm(v) <= 1e-12:
+                continue  # already e_j
+            v = np.concatenate([np.zeros(j), v])
+            work -= np.outer(2 * v / (v @ v), v @ work)
+            vectors.append(v)
+        np.testing.assert_allclose(np.diagonal(work)[:-1], 1.0, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(np.abs(work), np.eye(m), rtol=0, atol=1e-12)
+        if work[-1, -1] < 0:
+            vectors.append(np.eye(m)[-1])
+        assert len(vectors) <= m
+        product = np.eye(m)
+        for v in vectors:
+            product = product @ (np.eye(m) - 2 * np.outer(v, v) / (v @ v))
+        np.testing.assert_allclose(product, q, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("c", [1e160, 1e300, 1e-300, 2.0**1000, 2.0**-1000])
+def test_column_pivoting_is_scale_safe(rng, c) -> None:
+    # issue 26: the column norms overflowed (1e160) or underflowed (1e-300); ||R22|| was 9.0
+    a = rng.standard_normal((60, 20)) @ rng.standard_normal((20, 30))
+    q0, r0, perm0, rank0 = qr_column_pivoting(a)
+    q, r, perm, rank = qr_column_pivoting(a * c)
+    assert rank == rank0 == 20
+    # the leading part is determined by the data; the trailing one (rank 20) by rounding
+    np.testing.assert_array_equal(perm[:20], perm0[:20])
+    np.testing.assert_allclose(q[:, :20], q0[:, :20], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(r[:20, :20] / c, r0[:20, :20], rtol=0, atol=1e-12 * np.abs(r0).max())
+    diag = np.abs(np.diagonal(r)) / c
+    assert np.all(np.diff(diag[:21]) <= 0)  # non-increasing into the negligible block
+    assert np.linalg.norm(r[20:, 20:] / c) <= 1e3 * EPS64 * np.abs(a).max() * 60
+
+
+def test_givens_qr_cost_counts_the_q_it_forms(rng, monkeypatch) -> None:
+    # qr.py cost note: 3mn^2 - n^3 flops for R, plus about 6m^2 n - 3mn^2 for the m-by-m Q (6 flops per
+    # entry pair of the two rotated rows); counted by wrapping the rotation kernel
+    import mathguide.linalg.qr as qr_module
+
+    flops = {"r": 0, "q": 0}
+    plain = qr_module._apply_rotation
+    m, n = 60, 15
+
+    def counting(x, i, k, c, s):
+        flops["q" if x.shape == (m, m) else "r"] += 6 * x.shape[1]
+        plain(x, i, k, c, s)
+
+    monkeypatch.setattr(qr_module, "_apply_rotation", counting)
+    q, r = givens_qr(rng.standard_normal((m, n)))
+    np.testing.assert_allclose(q.T @ q, np.eye(m), rtol=0, atol=100 * EPS64)
+    assert flops["r"] == pytest.approx(3 * m * n**2 - n**3, rel=0.1)
+    assert flops["q"] == pytest.approx(6 * m**2 * n - 3 * m * n**2, rel=0.1)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from mathguide._validation import as_float_array
+from mathguide._validation import as_float_array, check_bool
 from mathguide.linalg.lu import back_substitution
-from mathguide.linalg.qr import QR, _as_matrix
+from mathguide.linalg.qr import QR, _as_matrix, _power_of_two_scale
 
 __all__ = ["gram_schmidt", "lstsq_mgs"]
 
@@ -50,8 +50,13 @@ def gram_schmidt(a, *, modified: bool = True, reorthogonalize: bool = False) -> 
     ------
     ValueError
         If ``a`` is not 2-D and finite, or has more columns than rows.
+    TypeError
+        If ``modified`` or ``reorthogonalize`` is not a bool.
     numpy.linalg.LinAlgError
-        If a column is exactly dependent on the previous ones (its orthogonalized part is zero).
+        If a column is numerically dependent on the previous ones: its orthogonalized part (after
+        the first pass) has norm at most ``max(m, n) * eps`` times the column's norm. Rounding alone
+        leaves a part of about that size from an exactly dependent column, so the test catches those
+        (``np.ones((3, 2))``), whatever the scale of ``a``.
 
     Notes
     -----
@@ -59,7 +64,9 @@ def gram_schmidt(a, *, modified: bool = True, reorthogonalize: bool = False) -> 
     :math:`\|\mathbf{I} - \hat{\mathbf{Q}}^\top\hat{\mathbf{Q}}\|_2`: about :math:`\kappa^2 u` for CGS
     (while :math:`\kappa^2 u < 1`), :math:`\kappa u` for MGS, :math:`u` for either with
     re-orthogonalization (while :math:`\kappa u < 1`). The computed ``r`` is backward stable in all
-    variants; it is ``q`` that differs.
+    variants; it is ``q`` that differs. The matrix is scaled by a power of two before the
+    orthogonalization (exact), so the result does not depend on the scale of ``a`` (``1e-300 * a`` and
+    ``1e300 * a`` give the same ``q`` and a scaled ``r``).
 
     References
     ----------
@@ -67,15 +74,21 @@ def gram_schmidt(a, *, modified: bool = True, reorthogonalize: bool = False) -> 
     ``chapters/linalg/gram-schmidt.md``.
     """
     a = _as_matrix(a)
+    modified = check_bool(modified, "modified")
+    reorthogonalize = check_bool(reorthogonalize, "reorthogonalize")
     m, n = a.shape
     if m < n:
         raise ValueError(f"a must have at least as many rows as columns for Gram-Schmidt, got shape {a.shape}")
-    q = _work(a)
+    scale = _power_of_two_scale(a)  # exact: norms neither overflow nor underflow (a ~ 1e+-300)
+    q = _work(a) * scale
     r = np.zeros((n, n), dtype=q.dtype)
     passes = 2 if reorthogonalize else 1
+    # a part below this fraction of the column's norm is what rounding leaves of a dependent column
+    dependent = max(m, n) * float(np.finfo(q.dtype).eps)
     for j in range(n):
         v = q[:, j]  # a view: column j is orthogonalized in place
-        for _ in range(passes):
+        column_norm = np.linalg.norm(v)
+        for k in range(passes):
             if modified:
                 for i in range(j):
                     coefficient = q[:, i] @ v
@@ -85,11 +98,14 @@ def gram_schmidt(a, *, modified: bool = True, reorthogonalize: bool = False) -> 
                 coefficients = q[:, :j].T @ v  # all from the same vector: one matrix-vector product
                 v -= q[:, :j] @ coefficients
                 r[:j, j] += coefficients
+            if k == 0 and np.linalg.norm(v) <= dependent * column_norm:
+                raise np.linalg.LinAlgError(
+                    f"column {j} of a is linearly dependent on the previous columns (its part orthogonal "
+                    f"to them is at most max(m, n) * eps = {dependent:.1e} times its norm)")
         norm = np.linalg.norm(v)
-        if norm == 0:
-            raise np.linalg.LinAlgError(f"column {j} of a is linearly dependent on the previous columns")
         r[j, j] = norm
         v /= norm
+    r /= scale  # exact: undo the power-of-two scaling
     return QR(q, r)
 
 

@@ -6,6 +6,7 @@ to Hessenberg, tridiagonal and bidiagonal form in the eigenvalue and SVD chapter
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -165,6 +166,19 @@ class PivotedQR(NamedTuple):
 _MODES = ("reduced", "complete", "r", "factored")
 # Width below which a panel is factored by rank-1 updates rather than split (as in lu.py).
 _PANEL_LEAF = 8
+
+
+def _power_of_two_scale(*arrays: np.ndarray) -> float:
+    """A power of two ``s`` with ``s * max |entry|`` in ``[0.5, 1)`` over ``arrays`` (1 for zero or empty data).
+
+    Multiplying by ``s`` is exact (barring subnormals), so relative accuracy is kept, while sums of
+    squares (column norms, Gram matrices) can neither overflow nor underflow for data near the ends of
+    the floating-point range (the idiom of ``symmetric_eigen`` and ``svd``).
+    """
+    largest = max((float(np.max(np.abs(x), initial=0.0)) for x in arrays), default=0.0)
+    if largest == 0.0:
+        return 1.0
+    return math.ldexp(1.0, -math.frexp(largest)[1])
 
 
 def _work_dtype(a: np.ndarray) -> np.dtype:
@@ -383,7 +397,9 @@ def givens_qr(a) -> QR:
 
     Notes
     -----
-    :math:`3mn^2 - n^3` flops for a dense ``m >= n`` matrix, 1.5 times Householder's; rotations win
+    :math:`3mn^2 - n^3` flops for ``r`` of a dense ``m >= n`` matrix, 1.5 times Householder's, plus
+    about :math:`6m^2n - 3mn^2` for the m-by-m ``q``, which is always formed (each of the
+    :math:`mn - n^2/2` rotations also updates two rows of length :math:`m`); rotations win
     when the matrix is already almost triangular (Hessenberg matrices, a row appended to a
     triangular factor), because each one touches only two rows. Backward stable, like Householder
     QR (Higham 2002, section 19.6). See the chapter ``chapters/linalg/qr.md``.
@@ -443,8 +459,10 @@ def compact_wy(v, beta) -> np.ndarray:
 
     Notes
     -----
-    :math:`mb^2 + b^3/3` flops, mostly in the Gram matrix :math:`\mathbf{V}^\top\mathbf{V}` (one
-    matrix product). See the chapter ``chapters/linalg/qr.md``.
+    :math:`2mb^2 + b^3/3` flops: :math:`2mb^2` for the Gram matrix :math:`\mathbf{V}^\top\mathbf{V}`,
+    formed by one general matrix product (``gemm``, which does not exploit its symmetry; ``syrk``
+    would halve it), and :math:`b^3/3` for the triangular recurrence. See the chapter
+    ``chapters/linalg/qr.md``.
     """
     v = _as_matrix(v, "v")
     beta = as_float_array(beta, "beta")
@@ -628,7 +646,9 @@ def qr_column_pivoting(a, *, rtol: float | None = None) -> PivotedQR:
     -----
     The column norms are downdated, :math:`\nu_l^2 \leftarrow \nu_l^2 - r_{jl}^2`, at :math:`O(n)`
     per step, and recomputed from scratch when cancellation has eaten most of their digits (the
-    safeguard of LAPACK ``xGEQP3``, Drmač and Bujanović 2008). Rank revealing in practice, though
+    safeguard of LAPACK ``xGEQP3``, Drmač and Bujanović 2008), on the matrix scaled by a power of two
+    so that no norm overflows or underflows (``1e300 * a`` gives the same ``perm`` and ``rank`` as
+    ``a``, and ``1e300`` times its ``r``). Rank revealing in practice, though
     not in the worst case (Kahan's matrix, in the chapter's pitfalls). Unblocked:
     :math:`4mnk - 2k^2(m + n) + 4k^3/3` flops.
 
@@ -638,9 +658,20 @@ def qr_column_pivoting(a, *, rtol: float | None = None) -> PivotedQR:
     ``chapters/linalg/qr.md``.
     """
     a = _as_matrix(a)
+    factors, perm, rank, scale = _pivoted_factored(a, rtol)
+    m, k = factors.v.shape
+    q = apply_householder_q(factors, np.eye(m, k, dtype=factors.v.dtype))
+    return PivotedQR(q, factors.r / scale, perm, rank)  # exact: undo the power-of-two scaling
+
+
+def _pivoted_factored(a: np.ndarray, rtol) -> tuple[HouseholderQR, np.ndarray, int, float]:
+    """:func:`qr_column_pivoting` in factored form: the factors of ``scale * a[:, perm]``, ``perm``,
+    ``rank`` and the power of two ``scale`` (least squares applies the reflectors to ``b``)."""
     m, n = a.shape
     k = min(m, n)
     w = np.array(a, dtype=_work_dtype(a), order="F", copy=True)
+    scale = _power_of_two_scale(w)
+    w *= scale  # exact; the column norms and their downdates then neither overflow nor underflow
     eps = float(np.finfo(w.dtype).eps)
     if rtol is None:
         rtol = max(m, n) * eps
@@ -684,7 +715,6 @@ def qr_column_pivoting(a, *, rtol: float | None = None) -> PivotedQR:
             elif j + 1 >= m:
                 rest[:] = 0
     factors = _split_factored(w, beta)
-    q = apply_householder_q(factors, np.eye(m, k, dtype=w.dtype))
     diag = np.abs(np.diagonal(factors.r))
     rank = int(np.count_nonzero(diag > rtol * diag[0])) if k and diag[0] > 0 else 0
-    return PivotedQR(q, factors.r, perm, rank)
+    return factors, perm, rank, scale
