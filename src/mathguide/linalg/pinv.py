@@ -230,13 +230,13 @@ def pinv_svd(a, *, rtol=None) -> np.ndarray:
 
 
 def pinv_eigh(a, *, rtol=None) -> np.ndarray:
-    r"""Pseudo-inverse from the spectral decomposition of the Gram matrix: :math:`A^+ = V \Lambda^+ V^	op A^	op`.
+    r"""Pseudo-inverse from the spectral decomposition of the Gram matrix: :math:`A^+ = V \Lambda^+ V^\top A^\top`.
 
-    With :math:`A^	op A = V \Lambda V^	op` (symmetric eigendecomposition, :math:`\Lambda = \Sigma^2`),
-    :math:`A^+ = (A^	op A)^+ A^	op = V \Lambda^+ V^	op A^	op`, where :math:`\Lambda^+` inverts the
+    With :math:`A^\top A = V \Lambda V^\top` (symmetric eigendecomposition, :math:`\Lambda = \Sigma^2`),
+    :math:`A^+ = (A^\top A)^+ A^\top = V \Lambda^+ V^\top A^\top`, where :math:`\Lambda^+` inverts the
     eigenvalues above ``rtol**2`` times the largest and zeroes the others (a cutoff ``rtol`` on the
     singular values :math:`\sqrt{\lambda_i}`, as in :func:`pinv_svd`). For a wide matrix the same
-    is done with :math:`A A^	op`: :math:`A^+ = A^	op U \Lambda^+ U^	op`.
+    is done with :math:`A A^\top`: :math:`A^+ = A^\top U \Lambda^+ U^\top`.
 
     Parameters
     ----------
