@@ -526,6 +526,9 @@ def test_backward_error_exact_agrees_with_float_up_to_rounding(rng, ord):
     assert np.all(exact <= 3 * n * U64)
     with pytest.raises(TypeError, match="exact must be a bool"):
         normwise_backward_error(a, x_hat, b, exact=1)
+    with pytest.raises(TypeError, match="exact must be a bool"):
+        normwise_backward_error(a, x_hat, b, exact="no")  # truthy: silently exact before check_bool
+    np.testing.assert_array_equal(normwise_backward_error(a, x_hat, b, ord, exact=np.bool_(True)), exact)
 
 
 def test_backward_error_rejects_bad_input():

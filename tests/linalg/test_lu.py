@@ -113,6 +113,19 @@ def test_triangular_solves_read_only_their_triangle(rng):
     np.testing.assert_allclose(back_substitution(a, b), back_substitution(np.triu(a), b), rtol=0, atol=0)
 
 
+@pytest.mark.parametrize("solver", [forward_substitution, back_substitution])
+def test_triangular_solve_flag_must_be_a_bool(solver):
+    # Issue 26: unit_diagonal="no" was truthy and gave [-1, 2] instead of the solution [0.083, 0.667].
+    t = np.array([[2.0, 0.0], [0.0, 3.0]]) + (np.eye(2, k=-1) if solver is forward_substitution else np.eye(2, k=1))
+    b = np.array([1.0, 2.0])
+    for flag in ("no", "False", 0, 1, None):
+        with pytest.raises(TypeError, match="unit_diagonal must be a bool"):
+            solver(t, b, unit_diagonal=flag)
+    x = solver(t, b, unit_diagonal=np.bool_(False))  # numpy booleans are booleans
+    np.testing.assert_allclose(t @ x, b, rtol=4 * EPS, atol=0)
+    np.testing.assert_array_equal(solver(t, b, unit_diagonal=np.bool_(True)), solver(t, b, unit_diagonal=True))
+
+
 def test_triangular_solve_zero_diagonal_names_index():
     u = np.triu(np.ones((4, 4)))
     u[2, 2] = 0

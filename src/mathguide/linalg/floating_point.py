@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.linalg.lapack
 
-from mathguide._validation import as_float_array, as_matrix_stack, as_result, check_positive_int
+from mathguide._validation import as_float_array, as_matrix_stack, as_result, check_bool, check_positive_int
 
 __all__ = [
     "Float64Fields",
@@ -525,6 +525,8 @@ def normwise_backward_error(a, x_hat, b, ord=2, *, exact: bool = False) -> float
 
     Raises
     ------
+    TypeError
+        If ``exact`` is not a bool (``bool`` or ``numpy.bool_``).
     ValueError
         If shapes do not match, an input is not finite, ``ord`` is not supported, or the residual
         overflows (entries of ``a @ x_hat`` beyond the float64 range).
@@ -557,8 +559,7 @@ def normwise_backward_error(a, x_hat, b, ord=2, *, exact: bool = False) -> float
     for name, vector in (("x_hat", computed), ("b", rhs)):
         if vector.ndim == 0 or vector.shape[-1] != n:
             raise ValueError(f"{name} must have shape (..., {n}) to match a, got {vector.shape}")
-    if not isinstance(exact, bool):
-        raise TypeError(f"exact must be a bool, got {exact!r}")
+    exact = check_bool(exact, "exact")
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below, by name
         if exact:
             residual = _exact_residual(matrix, computed, rhs)

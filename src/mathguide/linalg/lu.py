@@ -10,7 +10,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.linalg.blas
 
-from mathguide._validation import as_float_array, as_square_matrix, check_positive_int
+from mathguide._validation import as_float_array, as_square_matrix, check_bool, check_positive_int
 
 __all__ = [
     "LU",
@@ -109,6 +109,7 @@ def forward_substitution(l, b, *, unit_diagonal: bool = False) -> np.ndarray:
         One right-hand side, or ``k`` of them as columns.
     unit_diagonal : bool
         Take :math:`l_{ii} = 1` without reading the diagonal (the ``L`` of an LU factorisation).
+        Only ``bool`` and ``numpy.bool_`` are accepted.
 
     Returns
     -------
@@ -132,6 +133,7 @@ def forward_substitution(l, b, *, unit_diagonal: bool = False) -> np.ndarray:
     Golub & Van Loan (2013), section 3.1. See the chapter ``chapters/linalg/lu.md``.
     """
     l = as_square_matrix(l, "l")
+    unit_diagonal = check_bool(unit_diagonal, "unit_diagonal")  # "no" would be truthy: refused
     n = l.shape[0]
     b = _rhs(b, n)
     dtype = np.result_type(l, b)
@@ -161,7 +163,8 @@ def back_substitution(u, b, *, unit_diagonal: bool = False) -> np.ndarray:
     b : ndarray of shape (n,) or (n, k)
         One right-hand side, or ``k`` of them as columns.
     unit_diagonal : bool
-        Take :math:`u_{ii} = 1` without reading the diagonal.
+        Take :math:`u_{ii} = 1` without reading the diagonal. Only ``bool`` and ``numpy.bool_`` are
+        accepted.
 
     Returns
     -------
@@ -183,6 +186,7 @@ def back_substitution(u, b, *, unit_diagonal: bool = False) -> np.ndarray:
     Golub & Van Loan (2013), section 3.1. See the chapter ``chapters/linalg/lu.md``.
     """
     u = as_square_matrix(u, "u")
+    unit_diagonal = check_bool(unit_diagonal, "unit_diagonal")  # "no" would be truthy: refused
     n = u.shape[0]
     b = _rhs(b, n)
     dtype = np.result_type(u, b)
