@@ -712,7 +712,8 @@ def one_minus_cos_ratio_naive(x) -> float | np.ndarray:
     r"""Evaluate :math:`(1 - \cos x)/x^2` as written: catastrophic cancellation for small ``|x|``.
 
     For :math:`|x| \lesssim 10^{-8}` the computed :math:`\cos x` rounds to 1 and the result is 0
-    instead of about 1/2; at ``x = 0`` it is NaN (0/0).
+    instead of about 1/2; at ``x = 0``, and wherever :math:`x^2` underflows to 0
+    (:math:`|x| \lesssim 10^{-162}`), it is NaN (0/0), without a warning.
 
     Parameters
     ----------
