@@ -392,6 +392,14 @@ def test_determinant_of_singular_is_zero():
     assert determinant(np.ones((3, 3))) == 0.0
 
 
+def test_determinant_has_no_intermediate_overflow_or_underflow():
+    # Issue 26 (scale): the product of the pivots overflowed (2**1200) before the last pivot brought it back.
+    assert determinant(np.diag([2.0**600, 2.0**600, 2.0**-700])) == 2.0**500
+    assert determinant(np.diag([2.0**-600, 2.0**-600, 2.0**700])) == 2.0**-500
+    assert determinant(np.diag([2.0**600, -(2.0**600), 2.0**-700])[[1, 0, 2]]) == 2.0**500  # signs: - and -
+    assert determinant(np.diag([2.0**-1000, 2.0**-74])) == 2.0**-1074  # the smallest subnormal, exactly
+
+
 def test_determinant_overflow_and_underflow_are_documented_values():
     """A well-conditioned matrix whose determinant is beyond the float range: +-inf or 0, no warning."""
     n = 40
