@@ -82,7 +82,8 @@ def pinv_normal_equations(a) -> np.ndarray:
     ValueError
         If ``a`` has fewer than two dimensions or non-finite entries.
     numpy.linalg.LinAlgError
-        If the Gram matrix is exactly singular (the message says that ``a`` does not have full rank). A *numerically* singular Gram matrix raises nothing
+        If the Gram matrix is exactly singular (the message says that ``a`` does not have full
+        rank). A *numerically* singular Gram matrix raises nothing
         and gives a meaningless result: the rank condition is the caller's responsibility.
 
     Notes
