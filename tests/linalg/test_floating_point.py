@@ -425,6 +425,18 @@ def test_relative_condition_number_closed_forms():
         relative_condition_number(1.0, np.cos, 0.0)
 
 
+def test_relative_condition_number_checks_what_the_callbacks_return():
+    # Issue 26 (callbacks): a derivative written for scalars, returning one number for an array, was broadcast
+    # silently (kappa = |x * 1 / f(x)| for every x instead of the true values).
+    x = np.array([0.5, 2.0, 10.0])
+    with pytest.raises(ValueError, match=r"df must return an array of the shape of x, \(3,\), got shape \(\)"):
+        relative_condition_number(np.log, lambda t: 1.0, x)
+    with pytest.raises(ValueError, match="f must return an array of the shape of x"):
+        relative_condition_number(lambda t: np.log(t)[:2], lambda t: 1 / t, x)
+    with pytest.raises(TypeError, match="df must return real numbers"):
+        relative_condition_number(np.log, lambda t: 1j / t, x)
+
+
 # ---------------------------------------------------------------------------------------------------
 # forward and backward error
 

@@ -437,20 +437,33 @@ def relative_condition_number(
     Raises
     ------
     TypeError
-        If ``f`` or ``df`` is not callable.
+        If ``f`` or ``df`` is not callable, or returns values that are not real numbers.
     ValueError
-        If ``x`` has non-finite entries.
+        If ``x`` has non-finite entries, or ``f`` or ``df`` returns an array of another shape than
+        ``x`` (it must be vectorised: array in, array of the same shape out).
 
     See the chapter ``chapters/linalg/floating-point.md``.
     """
     if not callable(f) or not callable(df):
         raise TypeError("f and df must be callables")
     points = as_float_array(x, "x")
-    numerator = np.abs(points * np.asarray(df(points), dtype=float))
-    denominator = np.abs(np.asarray(f(points), dtype=float))
+    numerator = np.abs(points * _callback_values(df, points, "df"))
+    denominator = np.abs(_callback_values(f, points, "f"))
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = numerator / denominator
     return as_result(np.where(numerator == 0, 0.0, ratio))
+
+
+def _callback_values(function, points: np.ndarray, name: str) -> np.ndarray:
+    """``function(points)`` as a float array, checked: real, of the shape of ``points`` (no broadcasting)."""
+    values = np.asarray(function(points))
+    if values.dtype == object or np.iscomplexobj(values) or not (
+        np.issubdtype(values.dtype, np.number) or np.issubdtype(values.dtype, np.bool_)
+    ):
+        raise TypeError(f"{name} must return real numbers, got dtype {values.dtype}")
+    if values.shape != points.shape:
+        raise ValueError(f"{name} must return an array of the shape of x, {points.shape}, got shape {values.shape}")
+    return values.astype(float)
 
 
 def relative_forward_error(x_hat, x, ord=2) -> float | np.ndarray:
