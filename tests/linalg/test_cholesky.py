@@ -311,13 +311,34 @@ def test_property_negative_diagonal_entry_is_the_reported_pivot(d):
         assert info.value.index == bad[0]
 
 
-def test_breakdown_of_a_nearly_singular_spd_matrix_matches_lapack():
-    """SPD in exact arithmetic, but a rounded pivot is not positive: both codes stop."""
-    h14 = scipy.linalg.hilbert(14)
-    with pytest.raises(NotPositiveDefiniteError):
-        cholesky(h14)
+@pytest.mark.parametrize("n", [2, 5, 30])
+def test_breakdown_of_an_spd_matrix_stored_singular_matches_lapack(n):
+    """SPD in exact arithmetic (all ones plus 2**-60 I), stored as all ones: both codes stop.
+
+    Every operation is exact (1 - 1 * 1 = 0), so the zero pivot appears on every machine. (The Hilbert
+    matrix of order 14 used to be the example: it breaks down under some BLAS kernels and not under
+    others, e.g. not under OpenBLAS's Sandybridge kernel.)
+    """
+    a = np.ones((n, n)) + 2.0**-60 * np.eye(n)
+    assert np.all(a == 1.0)  # rounded away when stored
+    with pytest.raises(NotPositiveDefiniteError) as info:
+        cholesky(a)
+    assert info.value.index == 1 and info.value.pivot == 0.0
     with pytest.raises(np.linalg.LinAlgError):
-        scipy.linalg.cholesky(h14, lower=True)
+        scipy.linalg.cholesky(a, lower=True)
+
+
+def test_nearly_singular_hilbert_completes_stably_or_breaks_down_honestly():
+    """Beyond Higham's completion condition either outcome is possible; each is checked for what it promises."""
+    for n in range(10, 17):
+        h = scipy.linalg.hilbert(n)
+        try:
+            l = cholesky(h)
+        except NotPositiveDefiniteError as error:
+            assert error.pivot <= 0 and 1 <= error.index < n
+            assert 20 * n**1.5 * np.linalg.cond(h) * EPS / 2 >= 1  # only where completion is not guaranteed
+        else:  # completed: backward stable (Higham 2002, Thm 10.3)
+            assert np.all(np.abs(h - l @ l.T) <= 2 * (n + 1) * EPS * (np.abs(l) @ np.abs(l).T))
 
 
 @pytest.mark.parametrize("factor", [cholesky, ldl])

@@ -284,11 +284,26 @@ def test_condition_number_singular_is_inf(ord):
             [[1.0, 0.0, 3.0], [2.0, 0.0, 0.0], [4.0, 0.0, 6.0]],  # a zero column
         ]
     )
+    # A zero row or column forces an exactly zero pivot in LU with partial pivoting (IEEE arithmetic on
+    # exact zeros), on every kernel; the SVD promises no exact zero singular value (the zero row gave
+    # sigma_min = 1e-17 under OpenBLAS's Haswell kernel, and kappa = 1.49e17).
     assert np.all(condition_number(singular, ord) == np.inf)
-    assert np.all(np.linalg.cond(singular, ord) == np.inf)  # the oracle agrees
+    if ord != 2:  # the oracle: numpy.linalg.cond detects singularity through inv (LU) only for p != 2
+        assert np.all(np.linalg.cond(singular, ord) == np.inf)
     mixed = np.stack([np.eye(3), singular[1]])
     np.testing.assert_allclose(condition_number(mixed, ord), [1.0 if ord != "fro" else 3.0, np.inf], rtol=8 * EPS64,
         atol=0)
+
+
+@pytest.mark.parametrize("ord", ORDS)
+def test_condition_number_of_singular_matrix_without_zero_pivot_is_huge(ord):
+    # Exactly singular, but the pivots of LU and sigma_min come out rounded rather than zero: the docstring
+    # promises inf or a huge finite number. A backward stable SVD has sigma_min <= c n u sigma_max, so
+    # kappa_2 >= 1 / (c n u); the other norms are within a factor n of kappa_2 (norm equivalence).
+    n = 3
+    a = np.arange(1.0, 10.0).reshape(3, 3)  # rows in arithmetic progression: rank 2
+    assert np.linalg.matrix_rank(a) == 2
+    assert condition_number(a, ord) >= 1 / (100 * n * n * EPS64)
 
 
 @pytest.mark.parametrize("ord", ORDS)
@@ -410,6 +425,18 @@ def test_relative_condition_number_closed_forms():
         relative_condition_number(1.0, np.cos, 0.0)
 
 
+def test_relative_condition_number_checks_what_the_callbacks_return():
+    # Issue 26 (callbacks): a derivative written for scalars, returning one number for an array, was broadcast
+    # silently (kappa = |x * 1 / f(x)| for every x instead of the true values).
+    x = np.array([0.5, 2.0, 10.0])
+    with pytest.raises(ValueError, match=r"df must return an array of the shape of x, \(3,\), got shape \(\)"):
+        relative_condition_number(np.log, lambda t: 1.0, x)
+    with pytest.raises(ValueError, match="f must return an array of the shape of x"):
+        relative_condition_number(lambda t: np.log(t)[:2], lambda t: 1 / t, x)
+    with pytest.raises(TypeError, match="df must return real numbers"):
+        relative_condition_number(np.log, lambda t: 1j / t, x)
+
+
 # ---------------------------------------------------------------------------------------------------
 # forward and backward error
 
@@ -511,6 +538,9 @@ def test_backward_error_exact_agrees_with_float_up_to_rounding(rng, ord):
     assert np.all(exact <= 3 * n * U64)
     with pytest.raises(TypeError, match="exact must be a bool"):
         normwise_backward_error(a, x_hat, b, exact=1)
+    with pytest.raises(TypeError, match="exact must be a bool"):
+        normwise_backward_error(a, x_hat, b, exact="no")  # truthy: silently exact before check_bool
+    np.testing.assert_array_equal(normwise_backward_error(a, x_hat, b, ord, exact=np.bool_(True)), exact)
 
 
 def test_backward_error_rejects_bad_input():

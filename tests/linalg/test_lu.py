@@ -53,22 +53,57 @@ def is_permutation(p: np.ndarray, n: int) -> bool:
 # triangular solves
 
 
+def assert_triangular_solve_close(t: np.ndarray, x: np.ndarray, reference: np.ndarray, **kwargs) -> None:
+    """``x`` and ``reference`` (two computed solutions of ``T x = b``) agree to the forward error bound.
+
+    A triangular solve is componentwise backward stable, ``(T + dT) x_hat = b`` with ``|dT| <= gamma_n |T|``
+    (Higham 2002, Thm 8.5), so each solution has ``||x_hat - x||_inf <= cond(T) gamma_n / (1 - cond(T) gamma_n)
+    ||x||_inf`` with Skeel's ``cond(T) = || |T^-1| |T| ||_inf``; two of them differ by at most twice that.
+    ``cond(T)`` is computed from an inverse that is itself rounded: a factor 2 covers it while
+    ``cond(T) gamma_n`` is small, which the function asserts (the hypothesis of the bound).
+    """
+    n = t.shape[0]
+    if kwargs.get("unit_diagonal"):
+        t = np.tril(t, -1) + np.eye(n) if kwargs.get("lower") else np.triu(t, 1) + np.eye(n)
+    else:
+        t = np.tril(t) if kwargs.get("lower") else np.triu(t)
+    inverse = scipy.linalg.solve_triangular(t, np.eye(n), lower=bool(kwargs.get("lower")))
+    skeel = 2 * np.linalg.norm(np.abs(inverse) @ np.abs(t), np.inf)
+    gamma = n * (EPS / 2) / (1 - n * (EPS / 2))
+    assert skeel * gamma < 0.25  # the hypothesis of the bound: asserted, not assumed
+    relative = skeel * gamma / (1 - skeel * gamma)
+    x, reference = np.reshape(x, (n, -1)), np.reshape(reference, (n, -1))
+    size = np.max(np.abs(reference), axis=0) / (1 - relative)  # bounds ||x_exact||_inf from above
+    assert np.all(np.max(np.abs(x - reference), axis=0) <= 2 * relative * size)
+
+
 @pytest.mark.parametrize("n", [1, 2, 7, 50])
 @pytest.mark.parametrize("rhs_shape", [(), (3,)])
 def test_triangular_solves_match_scipy(rng, n, rhs_shape):
+    # Tolerances from the forward error bound (condition number times n u), not a fixed multiple of n eps:
+    # the unit lower triangle of this matrix has cond(T) near 1e7, and its solution differs from SciPy's by
+    # 1.1e-13 under OpenBLAS's Haswell kernel.
     lower = np.tril(rng.standard_normal((n, n))) + n * np.eye(n)
     upper = lower.T.copy()
     b = rng.standard_normal((n, *rhs_shape))
-    tol = dict(rtol=10 * n * EPS, atol=10 * n * EPS)
-    np.testing.assert_allclose(
-        forward_substitution(lower, b), scipy.linalg.solve_triangular(lower, b, lower=True), **tol
+    assert_triangular_solve_close(
+        lower, forward_substitution(lower, b), scipy.linalg.solve_triangular(lower, b, lower=True), lower=True
     )
-    np.testing.assert_allclose(back_substitution(upper, b), scipy.linalg.solve_triangular(upper, b), **tol)
-    np.testing.assert_allclose(
-        forward_substitution(lower, b, unit_diagonal=True),
-        scipy.linalg.solve_triangular(lower, b, lower=True, unit_diagonal=True),
-        **tol,
-    )
+    assert_triangular_solve_close(upper, back_substitution(upper, b), scipy.linalg.solve_triangular(upper, b))
+    for unit in (True, False):  # a lower unit diagonal, and the upper one too: the flag must be obeyed
+        assert_triangular_solve_close(
+            lower,
+            forward_substitution(lower, b, unit_diagonal=unit),
+            scipy.linalg.solve_triangular(lower, b, lower=True, unit_diagonal=unit),
+            lower=True,
+            unit_diagonal=unit,
+        )
+        assert_triangular_solve_close(
+            upper,
+            back_substitution(upper, b, unit_diagonal=unit),
+            scipy.linalg.solve_triangular(upper, b, unit_diagonal=unit),
+            unit_diagonal=unit,
+        )
 
 
 def test_triangular_solves_read_only_their_triangle(rng):
@@ -76,6 +111,19 @@ def test_triangular_solves_read_only_their_triangle(rng):
     b = rng.standard_normal(6)
     np.testing.assert_allclose(forward_substitution(a, b), forward_substitution(np.tril(a), b), rtol=0, atol=0)
     np.testing.assert_allclose(back_substitution(a, b), back_substitution(np.triu(a), b), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("solver", [forward_substitution, back_substitution])
+def test_triangular_solve_flag_must_be_a_bool(solver):
+    # Issue 26: unit_diagonal="no" was truthy and gave [-1, 2] instead of the solution [0.083, 0.667].
+    t = np.array([[2.0, 0.0], [0.0, 3.0]]) + (np.eye(2, k=-1) if solver is forward_substitution else np.eye(2, k=1))
+    b = np.array([1.0, 2.0])
+    for flag in ("no", "False", 0, 1, None):
+        with pytest.raises(TypeError, match="unit_diagonal must be a bool"):
+            solver(t, b, unit_diagonal=flag)
+    x = solver(t, b, unit_diagonal=np.bool_(False))  # numpy booleans are booleans
+    np.testing.assert_allclose(t @ x, b, rtol=4 * EPS, atol=0)
+    np.testing.assert_array_equal(solver(t, b, unit_diagonal=np.bool_(True)), solver(t, b, unit_diagonal=True))
 
 
 def test_triangular_solve_zero_diagonal_names_index():
@@ -342,6 +390,14 @@ def test_determinant_matches_numpy(rng, n):
 
 def test_determinant_of_singular_is_zero():
     assert determinant(np.ones((3, 3))) == 0.0
+
+
+def test_determinant_has_no_intermediate_overflow_or_underflow():
+    # Issue 26 (scale): the product of the pivots overflowed (2**1200) before the last pivot brought it back.
+    assert determinant(np.diag([2.0**600, 2.0**600, 2.0**-700])) == 2.0**500
+    assert determinant(np.diag([2.0**-600, 2.0**-600, 2.0**700])) == 2.0**-500
+    assert determinant(np.diag([2.0**600, -(2.0**600), 2.0**-700])[[1, 0, 2]]) == 2.0**500  # signs: - and -
+    assert determinant(np.diag([2.0**-1000, 2.0**-74])) == 2.0**-1074  # the smallest subnormal, exactly
 
 
 def test_determinant_overflow_and_underflow_are_documented_values():

@@ -87,8 +87,11 @@ def cholesky(a) -> np.ndarray:
     :math:`a_{ii} = \sum_k l_{ik}^2`, every :math:`|l_{ij}| \le \sqrt{a_{ii}}`, so nothing can grow,
     and whenever the factorisation runs to completion the computed factor is backward stable.
     Completion is guaranteed only when :math:`20 n^{3/2} \kappa_2(\mathbf{A})\, u < 1`
-    (Higham 2002, theorem 10.7); beyond that, rounding can make a pivot non-positive (the
-    Hilbert matrix of order 14 raises here, as in LAPACK).
+    (Higham 2002, theorem 10.7); beyond that, rounding can make a pivot non-positive, and whether
+    it does depends on the rounding of the BLAS kernel (the Hilbert matrix of order 13 raises here
+    under some OpenBLAS kernels and factors under others). A matrix whose stored entries are
+    exactly singular, such as ``[[1, 1], [1, 1 + 2**-60]]`` (stored as all ones), raises on every
+    machine.
 
     References
     ----------

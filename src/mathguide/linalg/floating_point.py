@@ -15,8 +15,9 @@ from fractions import Fraction
 from typing import NamedTuple
 
 import numpy as np
+import scipy.linalg.lapack
 
-from mathguide._validation import as_float_array, as_matrix_stack, as_result, check_positive_int
+from mathguide._validation import as_float_array, as_matrix_stack, as_result, check_bool, check_positive_int
 
 __all__ = [
     "Float64Fields",
@@ -304,8 +305,9 @@ def condition_number(a, ord=2) -> float | np.ndarray:
     r"""Condition number :math:`\kappa(\mat{A}) = \|\mat{A}\| \, \|\mat{A}^{-1}\|` of square matrices.
 
     For ``ord=2`` this is :math:`\sigma_{\max}/\sigma_{\min}`; for ``ord`` 1, inf and ``'fro'`` the
-    norm of the matrix times the norm of its inverse. A singular matrix (:math:`\sigma_{\min} = 0`
-    in floating point) has :math:`\kappa = \infty`.
+    norm of the matrix times the norm of its inverse. A matrix is reported singular
+    (:math:`\kappa = \infty`) when LU factorisation with partial pivoting (LAPACK ``getrf``) meets
+    an exactly zero pivot, or the computed :math:`\sigma_{\min}` is exactly 0.
 
     Parameters
     ----------
@@ -316,7 +318,7 @@ def condition_number(a, ord=2) -> float | np.ndarray:
     Returns
     -------
     ndarray of shape (...)
-        :math:`\kappa(\mat{A}) \ge 1` (``inf`` for singular matrices).
+        :math:`\kappa(\mat{A}) \ge 1`; ``inf`` for the matrices found singular (see Notes).
 
     Raises
     ------
@@ -326,14 +328,26 @@ def condition_number(a, ord=2) -> float | np.ndarray:
 
     Notes
     -----
-    One SVD :math:`\mat{A} = \mat{U}\boldsymbol{\Sigma}\mat{V}^\top` per matrix, :math:`O(n^3)`. For
-    ``ord`` other than 2 the matrix is first scaled by :math:`1/\sigma_{\max}` (which leaves
+    *Which matrices give* ``inf``. Exact singularity cannot be decided from an SVD: LAPACK does not
+    promise an exactly zero singular value even for a matrix with a zero row (its computed
+    :math:`\sigma_{\min}` is of order :math:`u\,\sigma_{\max}`, and depends on the BLAS kernel).
+    What IEEE arithmetic does promise is a zero pivot in LU with partial pivoting for a matrix with
+    a zero row or a zero column (multipliers and updates involving exact zeros are exact zeros), as
+    for the zero matrix and for a diagonal matrix with a zero on its diagonal. So ``inf`` is returned
+    when ``getrf`` meets a zero pivot (as ``numpy.linalg.cond`` does for ``p != 2``, through ``inv``);
+    such a matrix is singular, or within rounding of singular (an exactly zero pivot can also come
+    from cancellation, for :math:`\kappa \gtrsim 1/u`). *In between*, a matrix that is singular in
+    exact arithmetic but whose pivots all come out nonzero (rounded) gets a huge *finite* number,
+    usually of order :math:`1/u \approx 10^{16}` or more: any :math:`\kappa \gtrsim 1/u` means
+    "numerically singular", and its digits mean nothing.
+
+    Cost: one LU (:math:`2n^3/3`) and one SVD :math:`\mat{A} = \mat{U}\boldsymbol{\Sigma}\mat{V}^\top`
+    per matrix, :math:`O(n^3)`. Both work on the matrix divided by a power of two near its largest
+    entry (exact), so that tiny or huge entries neither underflow nor overflow in the updates. For
+    ``ord`` other than 2 the matrix is scaled by :math:`1/\sigma_{\max}` (which leaves
     :math:`\kappa` unchanged, and keeps the inverse of a tiny but well-conditioned matrix from
     overflowing) and the inverse is formed from the SVD as
-    :math:`\mat{V}\boldsymbol{\Sigma}^{-1}\mat{U}^\top`. A matrix that is singular in exact
-    arithmetic usually has a computed :math:`\sigma_{\min}` of order :math:`u\,\sigma_{\max}`, not 0:
-    its condition number comes out near :math:`1/u` rather than infinite. Any
-    :math:`\kappa \gtrsim 1/u` means "numerically singular".
+    :math:`\mat{V}\boldsymbol{\Sigma}^{-1}\mat{U}^\top`.
 
     References
     ----------
@@ -344,14 +358,19 @@ def condition_number(a, ord=2) -> float | np.ndarray:
     array = as_float_array(a, "a")
     ord = _check_ord(ord, _MATRIX_ORDS)
     array = _square_stack(array, "a")
+    # Divide by a power of two near max |a_ij| (exact): kappa is unchanged, and neither the LU updates
+    # nor the SVD meet underflow (entries near 2**-1000) or overflow (near 2**1000).
+    array = array / _power_of_two_scale(array)
+    zero_pivot = _zero_pivot_in_lu(array)
     if ord == 2:
         singular_values = np.linalg.svd(array, compute_uv=False)
         largest, smallest = singular_values[..., 0], singular_values[..., -1]
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             # smallest == 0 (also for the zero matrix, where 0/0 would be NaN) means singular.
-            return as_result(np.where(smallest > 0, largest / smallest, np.inf))
+            result = np.where(smallest > 0, largest / np.where(smallest > 0, smallest, 1.0), np.inf)
+        return as_result(np.where(zero_pivot, np.inf, result))
     left, singular_values, right_t = np.linalg.svd(array)
-    singular = singular_values[..., -1] == 0
+    singular = (singular_values[..., -1] == 0) | zero_pivot
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         # Guard the divisions: singular matrices are reported as inf below, not through 1/0.
         safe = np.where(singular[..., None], 1.0, singular_values)
@@ -362,6 +381,29 @@ def condition_number(a, ord=2) -> float | np.ndarray:
         inverse = np.swapaxes(right_t, -1, -2) @ (np.swapaxes(left, -1, -2) * (largest / safe)[..., :, None])
         result = matrix_norm(array / largest[..., None], ord) * _norm_allowing_inf(inverse, ord)
     return as_result(np.where(singular, np.inf, result))
+
+
+def _power_of_two_scale(a: np.ndarray) -> np.ndarray:
+    """Per matrix, the power of two just above ``max |a_ij|`` (1 for a zero matrix), shape (..., 1, 1)."""
+    largest = np.max(np.abs(a), axis=(-2, -1), keepdims=True, initial=0.0)
+    return np.ldexp(np.ones_like(largest), np.frexp(largest)[1])
+
+
+def _zero_pivot_in_lu(a: np.ndarray) -> np.ndarray:
+    """Per matrix of the stack, whether LAPACK's LU with partial pivoting (``getrf``) meets a zero pivot.
+
+    ``getrf`` reports ``info > 0`` when ``u_ii`` is exactly zero: guaranteed for a zero row or column.
+    """
+    if a.dtype not in (np.float32, np.float64):
+        a = a.astype(np.float64)
+    (getrf,) = scipy.linalg.lapack.get_lapack_funcs(("getrf",), (a,))
+    flags = np.zeros(a.shape[:-2], dtype=bool)
+    for index in np.ndindex(*a.shape[:-2]):
+        _, _, info = getrf(a[index])
+        if info < 0:  # an illegal argument: a bug here, not a property of the matrix
+            raise RuntimeError(f"LAPACK getrf rejected argument {-info}")
+        flags[index] = info > 0
+    return flags
 
 
 def _norm_allowing_inf(a: np.ndarray, ord) -> np.ndarray:
@@ -395,20 +437,33 @@ def relative_condition_number(
     Raises
     ------
     TypeError
-        If ``f`` or ``df`` is not callable.
+        If ``f`` or ``df`` is not callable, or returns values that are not real numbers.
     ValueError
-        If ``x`` has non-finite entries.
+        If ``x`` has non-finite entries, or ``f`` or ``df`` returns an array of another shape than
+        ``x`` (it must be vectorised: array in, array of the same shape out).
 
     See the chapter ``chapters/linalg/floating-point.md``.
     """
     if not callable(f) or not callable(df):
         raise TypeError("f and df must be callables")
     points = as_float_array(x, "x")
-    numerator = np.abs(points * np.asarray(df(points), dtype=float))
-    denominator = np.abs(np.asarray(f(points), dtype=float))
+    numerator = np.abs(points * _callback_values(df, points, "df"))
+    denominator = np.abs(_callback_values(f, points, "f"))
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = numerator / denominator
     return as_result(np.where(numerator == 0, 0.0, ratio))
+
+
+def _callback_values(function, points: np.ndarray, name: str) -> np.ndarray:
+    """``function(points)`` as a float array, checked: real, of the shape of ``points`` (no broadcasting)."""
+    values = np.asarray(function(points))
+    if values.dtype == object or np.iscomplexobj(values) or not (
+        np.issubdtype(values.dtype, np.number) or np.issubdtype(values.dtype, np.bool_)
+    ):
+        raise TypeError(f"{name} must return real numbers, got dtype {values.dtype}")
+    if values.shape != points.shape:
+        raise ValueError(f"{name} must return an array of the shape of x, {points.shape}, got shape {values.shape}")
+    return values.astype(float)
 
 
 def relative_forward_error(x_hat, x, ord=2) -> float | np.ndarray:
@@ -483,6 +538,8 @@ def normwise_backward_error(a, x_hat, b, ord=2, *, exact: bool = False) -> float
 
     Raises
     ------
+    TypeError
+        If ``exact`` is not a bool (``bool`` or ``numpy.bool_``).
     ValueError
         If shapes do not match, an input is not finite, ``ord`` is not supported, or the residual
         overflows (entries of ``a @ x_hat`` beyond the float64 range).
@@ -515,8 +572,7 @@ def normwise_backward_error(a, x_hat, b, ord=2, *, exact: bool = False) -> float
     for name, vector in (("x_hat", computed), ("b", rhs)):
         if vector.ndim == 0 or vector.shape[-1] != n:
             raise ValueError(f"{name} must have shape (..., {n}) to match a, got {vector.shape}")
-    if not isinstance(exact, bool):
-        raise TypeError(f"exact must be a bool, got {exact!r}")
+    exact = check_bool(exact, "exact")
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below, by name
         if exact:
             residual = _exact_residual(matrix, computed, rhs)
@@ -669,7 +725,8 @@ def one_minus_cos_ratio_naive(x) -> float | np.ndarray:
     r"""Evaluate :math:`(1 - \cos x)/x^2` as written: catastrophic cancellation for small ``|x|``.
 
     For :math:`|x| \lesssim 10^{-8}` the computed :math:`\cos x` rounds to 1 and the result is 0
-    instead of about 1/2; at ``x = 0`` it is NaN (0/0).
+    instead of about 1/2; at ``x = 0``, and wherever :math:`x^2` underflows to 0
+    (:math:`|x| \lesssim 10^{-162}`), it is NaN (0/0), without a warning.
 
     Parameters
     ----------

@@ -10,7 +10,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.linalg.blas
 
-from mathguide._validation import as_float_array, as_square_matrix, check_positive_int
+from mathguide._validation import as_float_array, as_square_matrix, check_bool, check_positive_int
 
 __all__ = [
     "LU",
@@ -109,6 +109,7 @@ def forward_substitution(l, b, *, unit_diagonal: bool = False) -> np.ndarray:
         One right-hand side, or ``k`` of them as columns.
     unit_diagonal : bool
         Take :math:`l_{ii} = 1` without reading the diagonal (the ``L`` of an LU factorisation).
+        Only ``bool`` and ``numpy.bool_`` are accepted.
 
     Returns
     -------
@@ -132,6 +133,7 @@ def forward_substitution(l, b, *, unit_diagonal: bool = False) -> np.ndarray:
     Golub & Van Loan (2013), section 3.1. See the chapter ``chapters/linalg/lu.md``.
     """
     l = as_square_matrix(l, "l")
+    unit_diagonal = check_bool(unit_diagonal, "unit_diagonal")  # "no" would be truthy: refused
     n = l.shape[0]
     b = _rhs(b, n)
     dtype = np.result_type(l, b)
@@ -161,7 +163,8 @@ def back_substitution(u, b, *, unit_diagonal: bool = False) -> np.ndarray:
     b : ndarray of shape (n,) or (n, k)
         One right-hand side, or ``k`` of them as columns.
     unit_diagonal : bool
-        Take :math:`u_{ii} = 1` without reading the diagonal.
+        Take :math:`u_{ii} = 1` without reading the diagonal. Only ``bool`` and ``numpy.bool_`` are
+        accepted.
 
     Returns
     -------
@@ -183,6 +186,7 @@ def back_substitution(u, b, *, unit_diagonal: bool = False) -> np.ndarray:
     Golub & Van Loan (2013), section 3.1. See the chapter ``chapters/linalg/lu.md``.
     """
     u = as_square_matrix(u, "u")
+    unit_diagonal = check_bool(unit_diagonal, "unit_diagonal")  # "no" would be truthy: refused
     n = u.shape[0]
     b = _rhs(b, n)
     dtype = np.result_type(u, b)
@@ -592,9 +596,10 @@ def determinant(a) -> float:
     -------
     det : float
         ``0.0`` if an exactly zero pivot is met (the matrix is singular); a matrix that is singular
-        only up to rounding gets a tiny nonzero determinant. When the product of the pivots
-        overflows the result is ``inf`` or ``-inf``, and when it underflows ``0.0`` (or ``-0.0``),
-        without a warning.
+        only up to rounding gets a tiny nonzero determinant. When the determinant itself is beyond
+        the float64 range the result is ``inf`` or ``-inf`` (overflow) or ``0.0`` or ``-0.0``
+        (underflow, possibly through subnormals), with the right sign and without a warning; a
+        determinant in range is returned even when partial products of the pivots are not.
 
     Raises
     ------
@@ -603,9 +608,11 @@ def determinant(a) -> float:
 
     Notes
     -----
-    :math:`2n^3/3` flops instead of the :math:`n!` terms of the Leibniz formula. The product can
-    overflow or underflow for large ``n`` (``det(10 I) = 10^n`` overflows from ``n = 309``) even
-    when the matrix is well conditioned; sum the logarithms then (``numpy.linalg.slogdet``).
+    :math:`2n^3/3` flops instead of the :math:`n!` terms of the Leibniz formula. The pivots are
+    multiplied as fractions and exponents (``frexp``) and scaled once at the end (``ldexp``), so only
+    the final result can overflow or underflow. It does for large ``n`` (``det(10 I) = 10^n``
+    overflows from ``n = 309``) even when the matrix is well conditioned; sum the logarithms then
+    (``numpy.linalg.slogdet``).
 
     See the chapter ``chapters/linalg/lu.md``.
     """
@@ -625,8 +632,15 @@ def determinant(a) -> float:
                 seen[j] = True
                 j = perm[j]
     sign = -1.0 if (len(perm) - cycles) % 2 else 1.0
+    # The product of the pivots, kept as fraction * 2**exponent (frexp): an intermediate product can
+    # overflow or underflow (pivots 2**600, 2**600, 2**-700) although the determinant is representable.
+    fraction, exponent = sign, 0
+    for pivot in np.diagonal(u):
+        pivot_fraction, pivot_exponent = np.frexp(pivot)
+        fraction, shift = np.frexp(fraction * pivot_fraction)  # |fraction| in [1/2, 1): no over/underflow
+        exponent += int(pivot_exponent) + int(shift)
     with np.errstate(over="ignore", under="ignore"):  # documented: +-inf or +-0.0 beyond the range
-        return sign * float(np.prod(np.diagonal(u)))
+        return float(np.ldexp(fraction, exponent))
 
 
 def iterative_refinement(a, b, factors: LU | LUComplete | None = None, *, maxiter: int = 10,

@@ -82,7 +82,8 @@ def pinv_normal_equations(a) -> np.ndarray:
     ValueError
         If ``a`` has fewer than two dimensions or non-finite entries.
     numpy.linalg.LinAlgError
-        If the Gram matrix is exactly singular. A *numerically* singular Gram matrix raises nothing
+        If the Gram matrix is exactly singular (the message says that ``a`` does not have full
+        rank). A *numerically* singular Gram matrix raises nothing
         and gives a meaningless result: the rank condition is the caller's responsibility.
 
     Notes
@@ -107,11 +108,16 @@ def pinv_normal_equations(a) -> np.ndarray:
     scale = _power_of_two_scale(a)
     a = a / scale
     at = _transpose(a)
-    if m >= n:
-        # (A^T A) X = A^T: one batched solve with the n x n Gram matrix.
-        return np.linalg.solve(at @ a, at) / _transpose(scale)
-    # X = A^T (A A^T)^{-1}, i.e. X^T solves (A A^T) X^T = A (the Gram matrix is symmetric).
-    return _transpose(np.linalg.solve(a @ at, a)) / _transpose(scale)
+    try:
+        if m >= n:
+            # (A^T A) X = A^T: one batched solve with the n x n Gram matrix.
+            return np.linalg.solve(at @ a, at) / _transpose(scale)
+        # X = A^T (A A^T)^{-1}, i.e. X^T solves (A A^T) X^T = A (the Gram matrix is symmetric).
+        return _transpose(np.linalg.solve(a @ at, a)) / _transpose(scale)
+    except np.linalg.LinAlgError as error:
+        raise np.linalg.LinAlgError(
+            f"a does not have full rank: its Gram matrix is exactly singular ({error}); use pinv_svd"
+        ) from error
 
 
 def pinv_tikhonov(a, eps: float) -> np.ndarray:
@@ -230,13 +236,13 @@ def pinv_svd(a, *, rtol=None) -> np.ndarray:
 
 
 def pinv_eigh(a, *, rtol=None) -> np.ndarray:
-    r"""Pseudo-inverse from the spectral decomposition of the Gram matrix: :math:`A^+ = V \Lambda^+ V^	op A^	op`.
+    r"""Pseudo-inverse from the spectral decomposition of the Gram matrix: :math:`A^+ = V \Lambda^+ V^\top A^\top`.
 
-    With :math:`A^	op A = V \Lambda V^	op` (symmetric eigendecomposition, :math:`\Lambda = \Sigma^2`),
-    :math:`A^+ = (A^	op A)^+ A^	op = V \Lambda^+ V^	op A^	op`, where :math:`\Lambda^+` inverts the
+    With :math:`A^\top A = V \Lambda V^\top` (symmetric eigendecomposition, :math:`\Lambda = \Sigma^2`),
+    :math:`A^+ = (A^\top A)^+ A^\top = V \Lambda^+ V^\top A^\top`, where :math:`\Lambda^+` inverts the
     eigenvalues above ``rtol**2`` times the largest and zeroes the others (a cutoff ``rtol`` on the
     singular values :math:`\sqrt{\lambda_i}`, as in :func:`pinv_svd`). For a wide matrix the same
-    is done with :math:`A A^	op`: :math:`A^+ = A^	op U \Lambda^+ U^	op`.
+    is done with :math:`A A^\top`: :math:`A^+ = A^\top U \Lambda^+ U^\top`.
 
     Parameters
     ----------
