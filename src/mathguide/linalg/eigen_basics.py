@@ -5,6 +5,7 @@ Chapter: ``chapters/linalg/eigen-basics.md``.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -64,15 +65,25 @@ def gershgorin_discs(a, *, by: str = "rows") -> GershgorinDiscs:
 
     Notes
     -----
+    The radii are the sums of the off-diagonal moduli, computed directly (not as a row sum minus
+    :math:`|a_{ii}|`, which cancels when the diagonal dominates), after an exact power-of-two scaling.
     Cost :math:`n^2`. Golub and Van Loan, Theorem 7.2.1. Chapter: ``chapters/linalg/eigen-basics.md``.
     """
     a = as_square_matrix(a, "a")
     if by not in ("rows", "columns"):
         raise ValueError(f"by must be 'rows' or 'columns', got {by!r}")
     centers = np.diagonal(a).copy()
-    absolute = np.abs(a)
-    radii = absolute.sum(axis=1 if by == "rows" else 0) - np.abs(centers)
-    return GershgorinDiscs(centers, np.maximum(radii, 0))
+    # the off-diagonal moduli are summed directly: "row sum minus |a_ii|" cancels when |a_ii| dominates
+    # (it gives radius 0 for [[2**53, 0.9], [0.9, 2**53]]). A power-of-two scaling (exact) keeps the sum
+    # from overflowing for entries near the top of the range; the radius then overflows only if it is
+    # itself above the largest float.
+    largest = float(np.max(np.abs(a), initial=0.0))
+    scale = math.ldexp(1.0, -math.frexp(largest)[1]) if largest > 0 else 1.0
+    off_diagonal = np.abs(a * a.dtype.type(scale))
+    np.fill_diagonal(off_diagonal, 0)
+    with np.errstate(over="ignore"):
+        radii = off_diagonal.sum(axis=1 if by == "rows" else 0) / a.dtype.type(scale)
+    return GershgorinDiscs(centers, radii)
 
 
 def eigenvalue_condition_numbers(a) -> EigenvalueConditioning:
