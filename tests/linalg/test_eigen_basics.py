@@ -177,3 +177,13 @@ def test_gershgorin_float32_and_integers():
     np.testing.assert_array_equal(radii, [2.0, 3.0])
     centers32, radii32 = gershgorin_discs(np.array([[1, -2], [3, 4]], dtype=np.float32))
     assert radii32.dtype == np.float32
+
+
+@pytest.mark.parametrize("c", [2.0**500, 2.0**-500, 2.0**1000, 2.0**-1000])
+def test_condition_numbers_and_eigenvalues_at_extreme_scales(rng, c):
+    # before: geev with both eigenvector sets returned eigenvalues wrong by O(1) relative at 2**500
+    a = rng.standard_normal((6, 6))
+    base, res = eigenvalue_condition_numbers(a), eigenvalue_condition_numbers(a * c)
+    exact = scipy.linalg.eigvals(a)
+    np.testing.assert_allclose(np.sort_complex(res.eigenvalues / c), np.sort_complex(exact), rtol=1e-12, atol=0)
+    np.testing.assert_allclose(np.sort(res.condition_numbers), np.sort(base.condition_numbers), rtol=1e-10, atol=0)

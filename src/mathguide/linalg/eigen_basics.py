@@ -38,6 +38,14 @@ class EigenvalueConditioning(NamedTuple):
     left: np.ndarray
 
 
+def _power_of_two_exponent(a: np.ndarray) -> int:
+    """The ``e`` with ``ldexp(max |a_ij|, e)`` in ``[0.5, 1)`` (0 for zero data): an exact rescaling."""
+    largest = float(np.max(np.abs(a), initial=0.0))
+    if largest == 0.0:
+        return 0
+    return -math.frexp(largest)[1]
+
+
 def gershgorin_discs(a, *, by: str = "rows") -> GershgorinDiscs:
     r"""The Gershgorin discs of a square matrix.
 
@@ -77,12 +85,11 @@ def gershgorin_discs(a, *, by: str = "rows") -> GershgorinDiscs:
     # (it gives radius 0 for [[2**53, 0.9], [0.9, 2**53]]). A power-of-two scaling (exact) keeps the sum
     # from overflowing for entries near the top of the range; the radius then overflows only if it is
     # itself above the largest float.
-    largest = float(np.max(np.abs(a), initial=0.0))
-    scale = math.ldexp(1.0, -math.frexp(largest)[1]) if largest > 0 else 1.0
-    off_diagonal = np.abs(a * a.dtype.type(scale))
+    exponent = _power_of_two_exponent(a)
+    off_diagonal = np.abs(np.ldexp(a, exponent))
     np.fill_diagonal(off_diagonal, 0)
     with np.errstate(over="ignore"):
-        radii = off_diagonal.sum(axis=1 if by == "rows" else 0) / a.dtype.type(scale)
+        radii = np.ldexp(off_diagonal.sum(axis=1 if by == "rows" else 0), -exponent)
     return GershgorinDiscs(centers, radii)
 
 
@@ -120,7 +127,11 @@ def eigenvalue_condition_numbers(a) -> EigenvalueConditioning:
     :math:`\epsilon^{1 - 1/m}` in floating point, for a block of size :math:`m`). Golub and Van Loan, section 7.2.2.
     """
     a = as_square_matrix(a, "a")
-    eigenvalues, left, right = scipy.linalg.eig(a, left=True, right=True)
+    # LAPACK's geev with left and right vectors loses the eigenvalues of a matrix scaled by 2**+-500 (the
+    # eigenvalues came back wrong by O(1) relative): scale by a power of two (exact) and scale back
+    exponent = _power_of_two_exponent(a)
+    eigenvalues, left, right = scipy.linalg.eig(np.ldexp(a, exponent), left=True, right=True)
+    eigenvalues = np.ldexp(eigenvalues.real, -exponent) + 1j * np.ldexp(eigenvalues.imag, -exponent)
     right = right / np.linalg.norm(right, axis=0)
     left = left / np.linalg.norm(left, axis=0)
     overlap = np.abs(np.sum(left.conj() * right, axis=0))
