@@ -124,7 +124,9 @@ def hessenberg(a, *, calc_q: bool = True) -> Hessenberg:
 
     Notes
     -----
-    Cost :math:`\tfrac{10}{3}n^3` flops, plus :math:`\tfrac43 n^3` for ``Q``. Backward stable:
+    Cost :math:`\tfrac{10}{3}n^3` flops, plus about :math:`2n^3` for ``Q`` (each reflector is applied
+    to full columns of ``Q``; accumulating backwards, as LAPACK's ``orghr``, costs
+    :math:`\tfrac43 n^3`). Backward stable:
     the computed ``H`` is the exact reduction of ``A + E`` with
     :math:`\|\mathbf{E}\|_2 = O(\epsilon_{\text{mach}}\|\mathbf{A}\|_2)`.
     Golub and Van Loan, *Matrix Computations*, Algorithm 7.4.2. Chapter: ``chapters/linalg/qr-algorithm.md``.
