@@ -200,7 +200,11 @@ def power_iteration(a, x0, *, tol: float | None = None, maxiter: int = 1000) -> 
 
     Notes
     -----
-    Cost :math:`2n^2` flops per iteration. Golub and Van Loan, section 7.3.1.
+    Cost :math:`2n^2` flops per iteration. ``a`` is first multiplied by a power of two (exact) that
+    brings its largest entry into [0.5, 1), and the eigenvalues are scaled back: the norms and
+    Rayleigh quotients neither overflow nor underflow, so the same iterations and the same relative
+    residuals result at any magnitude of ``a`` (also in the other routines of this module).
+    Golub and Van Loan, section 7.3.1.
     Chapter: ``chapters/linalg/power-iteration.md``.
     """
     a, x, norm_a, tol, maxiter, scale = _setup(a, x0, tol, maxiter)
@@ -251,7 +255,8 @@ def inverse_iteration(
     Raises
     ------
     ValueError
-        As in :func:`power_iteration`, or if ``shift`` is not finite.
+        As in :func:`power_iteration`, or if ``shift`` is not finite, or so large against the entries
+        of ``a`` that it overflows once ``a`` is scaled to entries of size 1.
     TypeError
         If ``shift`` is not a real number.
 
