@@ -37,6 +37,30 @@ def test_gershgorin_closed_form_and_isolated_disc_count(rng):
     assert np.sum(np.abs(eigenvalues - 10.0) <= 2.0) == 1
 
 
+def test_gershgorin_radii_do_not_cancel_against_a_dominant_diagonal():
+    # before: "row sum minus |a_ii|" gave radii [0, 1] and [0, 0]. One off-diagonal entry per row, so
+    # the radius is that entry, exactly (a sum of one term; the power-of-two scaling is exact).
+    centers, radii = gershgorin_discs(np.array([[1e20, 1.0], [1.0, 0.0]]))
+    np.testing.assert_array_equal(radii, [1.0, 1.0])
+    # eigenvalues of [[t, 1], [1, 0]]: t + 1/t + O(1/t^3) and -1/t + O(1/t^3), for t = 1e20: each
+    # within 1e-20 of its centre, inside radius 1
+    assert abs(-1 / 1e20 - centers[1]) <= radii[1] and 1 / 1e20 <= radii[0]
+    big = 2.0**53
+    centers, radii = gershgorin_discs(np.array([[big, 0.9], [0.9, big]]))
+    np.testing.assert_array_equal(radii, [0.9, 0.9])
+    # the exact eigenvalues are big +- 0.9 (the stored 0.9): on the boundary of both discs
+    assert np.all(radii >= 0.9)
+
+
+@pytest.mark.parametrize("c", [2.0**1000, 2.0**-1000, 1e300])
+def test_gershgorin_scales(rng, c):
+    a = rng.standard_normal((5, 5))
+    centers, radii = gershgorin_discs(a)
+    scaled = gershgorin_discs(a * c)
+    np.testing.assert_allclose(scaled.centers, centers * c, rtol=1e-15, atol=0)
+    np.testing.assert_allclose(scaled.radii, radii * c, rtol=1e-14, atol=0)
+
+
 def test_gershgorin_diagonal_matrix_has_zero_radii():
     centers, radii = gershgorin_discs(np.diag([1.0, -2.0]))
     np.testing.assert_array_equal(radii, [0.0, 0.0])
@@ -153,3 +177,13 @@ def test_gershgorin_float32_and_integers():
     np.testing.assert_array_equal(radii, [2.0, 3.0])
     centers32, radii32 = gershgorin_discs(np.array([[1, -2], [3, 4]], dtype=np.float32))
     assert radii32.dtype == np.float32
+
+
+@pytest.mark.parametrize("c", [2.0**500, 2.0**-500, 2.0**1000, 2.0**-1000])
+def test_condition_numbers_and_eigenvalues_at_extreme_scales(rng, c):
+    # before: geev with both eigenvector sets returned eigenvalues wrong by O(1) relative at 2**500
+    a = rng.standard_normal((6, 6))
+    base, res = eigenvalue_condition_numbers(a), eigenvalue_condition_numbers(a * c)
+    exact = scipy.linalg.eigvals(a)
+    np.testing.assert_allclose(np.sort_complex(res.eigenvalues / c), np.sort_complex(exact), rtol=1e-12, atol=0)
+    np.testing.assert_allclose(np.sort(res.condition_numbers), np.sort(base.condition_numbers), rtol=1e-10, atol=0)

@@ -5,6 +5,7 @@ Chapter: ``chapters/linalg/eigen-basics.md``.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -37,6 +38,14 @@ class EigenvalueConditioning(NamedTuple):
     left: np.ndarray
 
 
+def _power_of_two_exponent(a: np.ndarray) -> int:
+    """The ``e`` with ``ldexp(max |a_ij|, e)`` in ``[0.5, 1)`` (0 for zero data): an exact rescaling."""
+    largest = float(np.max(np.abs(a), initial=0.0))
+    if largest == 0.0:
+        return 0
+    return -math.frexp(largest)[1]
+
+
 def gershgorin_discs(a, *, by: str = "rows") -> GershgorinDiscs:
     r"""The Gershgorin discs of a square matrix.
 
@@ -64,15 +73,24 @@ def gershgorin_discs(a, *, by: str = "rows") -> GershgorinDiscs:
 
     Notes
     -----
+    The radii are the sums of the off-diagonal moduli, computed directly (not as a row sum minus
+    :math:`|a_{ii}|`, which cancels when the diagonal dominates), after an exact power-of-two scaling.
     Cost :math:`n^2`. Golub and Van Loan, Theorem 7.2.1. Chapter: ``chapters/linalg/eigen-basics.md``.
     """
     a = as_square_matrix(a, "a")
     if by not in ("rows", "columns"):
         raise ValueError(f"by must be 'rows' or 'columns', got {by!r}")
     centers = np.diagonal(a).copy()
-    absolute = np.abs(a)
-    radii = absolute.sum(axis=1 if by == "rows" else 0) - np.abs(centers)
-    return GershgorinDiscs(centers, np.maximum(radii, 0))
+    # the off-diagonal moduli are summed directly: "row sum minus |a_ii|" cancels when |a_ii| dominates
+    # (it gives radius 0 for [[2**53, 0.9], [0.9, 2**53]]). A power-of-two scaling (exact) keeps the sum
+    # from overflowing for entries near the top of the range; the radius then overflows only if it is
+    # itself above the largest float.
+    exponent = _power_of_two_exponent(a)
+    off_diagonal = np.abs(np.ldexp(a, exponent))
+    np.fill_diagonal(off_diagonal, 0)
+    with np.errstate(over="ignore"):
+        radii = np.ldexp(off_diagonal.sum(axis=1 if by == "rows" else 0), -exponent)
+    return GershgorinDiscs(centers, radii)
 
 
 def eigenvalue_condition_numbers(a) -> EigenvalueConditioning:
@@ -109,7 +127,11 @@ def eigenvalue_condition_numbers(a) -> EigenvalueConditioning:
     :math:`\epsilon^{1 - 1/m}` in floating point, for a block of size :math:`m`). Golub and Van Loan, section 7.2.2.
     """
     a = as_square_matrix(a, "a")
-    eigenvalues, left, right = scipy.linalg.eig(a, left=True, right=True)
+    # LAPACK's geev with left and right vectors loses the eigenvalues of a matrix scaled by 2**+-500 (the
+    # eigenvalues came back wrong by O(1) relative): scale by a power of two (exact) and scale back
+    exponent = _power_of_two_exponent(a)
+    eigenvalues, left, right = scipy.linalg.eig(np.ldexp(a, exponent), left=True, right=True)
+    eigenvalues = np.ldexp(eigenvalues.real, -exponent) + 1j * np.ldexp(eigenvalues.imag, -exponent)
     right = right / np.linalg.norm(right, axis=0)
     left = left / np.linalg.norm(left, axis=0)
     overlap = np.abs(np.sum(left.conj() * right, axis=0))

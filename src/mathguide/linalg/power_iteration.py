@@ -7,6 +7,7 @@ it monitors; an unconverged answer is returned with ``converged=False``.
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import NamedTuple
 
@@ -67,30 +68,73 @@ class PageRankResult(NamedTuple):
     residual_norms: np.ndarray
 
 
+def _power_of_two_exponent(array: np.ndarray) -> int:
+    """The ``e`` for which ``ldexp(max|entry|, e)`` is in ``[0.5, 1)``; 0 for zero data.
+
+    Multiplying by :math:`2^e` (``numpy.ldexp``) is exact, barring subnormals: the iterations then run on
+    a matrix of norm near 1, where squares (norms, Rayleigh quotients) neither overflow nor underflow,
+    and the eigenvalues are scaled back exactly. (The idiom of ``symmetric_eigen._power_of_two_scale``,
+    as an exponent so that subnormal data can be scaled up by more than the largest float.)
+    """
+    largest = float(np.max(np.abs(array), initial=0.0))
+    if largest == 0.0 or not np.isfinite(largest):
+        return 0
+    return -math.frexp(largest)[1]
+
+
+def _unscale(values: np.ndarray, exponent: int) -> np.ndarray:
+    """``values * 2**-exponent``, exactly, for real or complex arrays."""
+    if np.iscomplexobj(values):
+        return np.ldexp(values.real, -exponent) + 1j * np.ldexp(values.imag, -exponent)
+    return np.ldexp(values, -exponent)
+
+
+def _norm2(v: np.ndarray) -> float:
+    """The 2-norm (Frobenius for a matrix) without overflow or underflow of the squares."""
+    largest = float(np.max(np.abs(v), initial=0.0))
+    if largest == 0.0 or not np.isfinite(largest):
+        return largest
+    return largest * float(np.linalg.norm(v / largest))
+
+
 def _setup(a, x0, tol, maxiter):
-    """Validate the common arguments; return (a, x unit vector, norm of a, tol, maxiter)."""
+    """Validate the common arguments; return (scaled a, x unit vector, norm of scaled a, tol, maxiter, scale).
+
+    ``a`` is multiplied by ``2**scale`` (exact) so that its largest entry is in [0.5, 1): eigenvalues
+    of the scaled matrix are ``2**scale`` times those of ``a``, with the same eigenvectors and
+    the same relative residuals, at any magnitude of the input.
+    """
     a = as_square_matrix(a, "a")
     n = a.shape[0]
     x = as_float_array(x0, "x0")
     if x.shape != (n,):
         raise ValueError(f"x0 must have shape ({n},) to match a, got {x.shape}")
     dtype = np.result_type(a, x)
-    a, x = a.astype(dtype, copy=False), x.astype(dtype)
-    norm_x = np.linalg.norm(x)
+    scale = _power_of_two_exponent(a)
+    a = np.ldexp(a.astype(dtype), scale)
+    x = np.ldexp(x.astype(dtype), _power_of_two_exponent(x))
+    norm_x = _norm2(x)
     if norm_x == 0:
         raise ValueError("x0 must be nonzero")
     eps = float(np.finfo(dtype).eps)
     tol = 1e3 * eps if tol is None else check_real_scalar(tol, "tol", positive=True)
     maxiter = check_int(maxiter, "maxiter", low=0)
-    norm_a = float(np.linalg.norm(a))
-    return a, x / norm_x, (norm_a if norm_a > 0 else 1.0), tol, maxiter
+    norm_a = _norm2(a)
+    return a, x / dtype.type(norm_x), (norm_a if norm_a > 0 else 1.0), tol, maxiter, scale
 
 
 def _rayleigh_residual(a, x, norm_a):
     """Rayleigh quotient x^T A x of a unit vector and the relative residual ||A x - rho x|| / ||A||_F."""
     ax = a @ x
     rho = float(x @ ax)
-    return rho, float(np.linalg.norm(ax - rho * x)) / norm_a
+    return rho, _norm2(ax - rho * x) / norm_a
+
+
+def _result(rhos, x, residuals, tol, iterations, scale) -> EigenpairResult:
+    """The eigenpair result, with the eigenvalues of the scaled matrix scaled back (exactly)."""
+    rhos = _unscale(np.array(rhos), scale)
+    residuals = np.array(residuals)
+    return EigenpairResult(float(rhos[-1]), x, bool(residuals[-1] <= tol), iterations, rhos, residuals)
 
 
 def _shifted_lu(a, shift):
@@ -111,11 +155,12 @@ def _shifted_lu(a, shift):
 
 
 def _solve_normalised(factors, x):
-    y = scipy.linalg.lu_solve(factors, x, check_finite=False)
-    norm_y = np.linalg.norm(y)
+    with np.errstate(over="ignore", invalid="ignore"):
+        y = scipy.linalg.lu_solve(factors, x, check_finite=False)
+    norm_y = _norm2(y)
     if not np.isfinite(norm_y):  # overflow in a nearly singular solve: rescale and retry
         y = scipy.linalg.lu_solve(factors, x * np.finfo(x.dtype).eps, check_finite=False)
-        norm_y = np.linalg.norm(y)
+        norm_y = _norm2(y)
     return y / norm_y
 
 
@@ -155,16 +200,20 @@ def power_iteration(a, x0, *, tol: float | None = None, maxiter: int = 1000) -> 
 
     Notes
     -----
-    Cost :math:`2n^2` flops per iteration. Golub and Van Loan, section 7.3.1.
+    Cost :math:`2n^2` flops per iteration. ``a`` is first multiplied by a power of two (exact) that
+    brings its largest entry into [0.5, 1), and the eigenvalues are scaled back: the norms and
+    Rayleigh quotients neither overflow nor underflow, so the same iterations and the same relative
+    residuals result at any magnitude of ``a`` (also in the other routines of this module).
+    Golub and Van Loan, section 7.3.1.
     Chapter: ``chapters/linalg/power-iteration.md``.
     """
-    a, x, norm_a, tol, maxiter = _setup(a, x0, tol, maxiter)
+    a, x, norm_a, tol, maxiter, scale = _setup(a, x0, tol, maxiter)
     rho, res = _rayleigh_residual(a, x, norm_a)
     rhos, residuals = [rho], [res]
     iterations = 0
     while res > tol and iterations < maxiter:
         y = a @ x
-        norm_y = np.linalg.norm(y)
+        norm_y = _norm2(y)
         if norm_y == 0:  # x is in the null space: eigenvalue 0 (residual below is zero)
             break
         x = y / norm_y
@@ -172,7 +221,7 @@ def power_iteration(a, x0, *, tol: float | None = None, maxiter: int = 1000) -> 
         rhos.append(rho)
         residuals.append(res)
         iterations += 1
-    return EigenpairResult(rho, x, bool(res <= tol), iterations, np.array(rhos), np.array(residuals))
+    return _result(rhos, x, residuals, tol, iterations, scale)
 
 
 def inverse_iteration(
@@ -206,7 +255,8 @@ def inverse_iteration(
     Raises
     ------
     ValueError
-        As in :func:`power_iteration`, or if ``shift`` is not finite.
+        As in :func:`power_iteration`, or if ``shift`` is not finite, or so large against the entries
+        of ``a`` that it overflows once ``a`` is scaled to entries of size 1.
     TypeError
         If ``shift`` is not a real number.
 
@@ -217,8 +267,12 @@ def inverse_iteration(
     wanted eigenvector (Golub and Van Loan, section 7.6.1).
     """
     shift = check_real_scalar(shift, "shift")
-    a, x, norm_a, tol, maxiter = _setup(a, x0, tol, maxiter)
-    factors = _shifted_lu(a, shift)
+    a, x, norm_a, tol, maxiter, scale = _setup(a, x0, tol, maxiter)
+    with np.errstate(over="ignore"):
+        scaled_shift = float(np.ldexp(shift, scale))  # exact, unless it overflows
+    if not np.isfinite(scaled_shift):
+        raise ValueError(f"shift = {shift} is too large for the scale of a (|shift| / max|a_ij| overflows)")
+    factors = _shifted_lu(a, scaled_shift)
     rho, res = _rayleigh_residual(a, x, norm_a)
     rhos, residuals = [rho], [res]
     iterations = 0
@@ -228,7 +282,7 @@ def inverse_iteration(
         rhos.append(rho)
         residuals.append(res)
         iterations += 1
-    return EigenpairResult(rho, x, bool(res <= tol), iterations, np.array(rhos), np.array(residuals))
+    return _result(rhos, x, residuals, tol, iterations, scale)
 
 
 def rayleigh_quotient_iteration(
@@ -267,7 +321,7 @@ def rayleigh_quotient_iteration(
     One LU factorisation per iteration (:math:`\tfrac23 n^3` flops; :math:`O(n^2)` for a Hessenberg
     or tridiagonal matrix). Trefethen and Bau, lecture 27.
     """
-    a, x, norm_a, tol, maxiter = _setup(a, x0, tol, maxiter)
+    a, x, norm_a, tol, maxiter, scale = _setup(a, x0, tol, maxiter)
     rho, res = _rayleigh_residual(a, x, norm_a)
     rhos, residuals = [rho], [res]
     iterations = 0
@@ -277,7 +331,7 @@ def rayleigh_quotient_iteration(
         rhos.append(rho)
         residuals.append(res)
         iterations += 1
-    return EigenpairResult(rho, x, bool(res <= tol), iterations, np.array(rhos), np.array(residuals))
+    return _result(rhos, x, residuals, tol, iterations, scale)
 
 
 def subspace_iteration(
@@ -327,10 +381,12 @@ def subspace_iteration(
     if x.ndim != 2 or x.shape[0] != n or not 1 <= x.shape[1] <= n:
         raise ValueError(f"x0 must have shape ({n}, p) with 1 <= p <= {n}, got {x.shape}")
     dtype = np.result_type(a, x)
-    a, x = a.astype(dtype, copy=False), x.astype(dtype)
+    scale = _power_of_two_exponent(a)  # exact; undone on the eigenvalues (see _setup)
+    a = np.ldexp(a.astype(dtype), scale)
+    x = np.ldexp(x.astype(dtype), _power_of_two_exponent(x))
     tol = 1e3 * float(np.finfo(dtype).eps) if tol is None else check_real_scalar(tol, "tol", positive=True)
     maxiter = check_int(maxiter, "maxiter", low=0)
-    norm_a = float(np.linalg.norm(a)) or 1.0
+    norm_a = _norm2(a) or 1.0
     q, r = np.linalg.qr(x)
     if np.abs(np.diagonal(r)).min() <= np.finfo(dtype).eps * np.abs(np.diagonal(r)).max() * n:
         raise ValueError("x0 must have full column rank")
@@ -338,7 +394,7 @@ def subspace_iteration(
     def residual(q):
         aq = a @ q
         b = q.T @ aq
-        return aq, b, float(np.linalg.norm(aq - q @ b)) / norm_a
+        return aq, b, _norm2(aq - q @ b) / norm_a
 
     aq, b, res = residual(q)
     residuals = [res]
@@ -348,7 +404,7 @@ def subspace_iteration(
         aq, b, res = residual(q)
         residuals.append(res)
         iterations += 1
-    eigenvalues = np.linalg.eigvals(b).astype(np.complex64 if dtype == np.float32 else np.complex128)
+    eigenvalues = _unscale(np.linalg.eigvals(b), scale).astype(np.complex64 if dtype == np.float32 else np.complex128)
     eigenvalues = eigenvalues[np.argsort(-np.abs(eigenvalues), kind="stable")]
     return SubspaceIterationResult(eigenvalues, q, bool(res <= tol), iterations, np.array(residuals))
 
@@ -382,7 +438,8 @@ def pagerank(
     PageRankResult
         ``scores`` (shape (n,), positive, summing to 1), ``converged``, ``iterations`` and
         ``residual_norms`` (the 1-norm change at each iteration). The iteration contracts the 1-norm
-        error by the factor :math:`d` per step, whatever the graph.
+        error by at most the factor :math:`d` per step, whatever the graph; the asymptotic rate is
+        :math:`|\lambda_2(\mathbf{G})| = d\,|\lambda_2(\mathbf{P})|`, often well below :math:`d`.
 
     Raises
     ------
@@ -403,6 +460,9 @@ def pagerank(
     tol = check_real_scalar(tol, "tol", positive=True)
     maxiter = check_int(maxiter, "maxiter", low=0)
     n = w.shape[0]
+    if n == 0:  # no pages: the empty distribution, nothing to iterate
+        return PageRankResult(np.zeros(0, dtype=w.dtype), True, 0, np.zeros(0))
+    w = np.ldexp(w, _power_of_two_exponent(w))  # exact; the scores do not depend on the scale of w
     out = w.sum(axis=1)
     dangling = out == 0
     p = w / np.where(dangling, 1, out)[:, None]  # rows of dangling pages stay zero

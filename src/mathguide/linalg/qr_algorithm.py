@@ -8,11 +8,12 @@ or the Francis implicit double shift), with deflation, ending in the real Schur 
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
 
-from mathguide._validation import as_square_matrix, check_int, check_real_scalar
+from mathguide._validation import as_square_matrix, check_bool, check_int, check_real_scalar
 from mathguide.linalg.qr import givens_rotation, householder_vector
 
 __all__ = [
@@ -44,6 +45,25 @@ class QRAlgorithmResult(NamedTuple):
     iterations: int
     iterations_per_eigenvalue: np.ndarray
     history: np.ndarray
+    deflations: int
+    balance_scaling: np.ndarray
+
+
+def _exponent(*values) -> int:
+    """The ``e`` with ``ldexp(max |value|, e)`` in ``[0.5, 1)`` (0 if all are zero): an exact rescaling.
+
+    Private helper: a power of two ``2**e`` scales data into the middle of the exponent range, so that
+    products and squares of the scaled values neither overflow nor underflow (LAPACK scales the same way).
+    """
+    largest = max((float(np.max(np.abs(v), initial=0.0)) for v in values), default=0.0)
+    if largest == 0.0 or not math.isfinite(largest):
+        return 0
+    return -math.frexp(largest)[1]
+
+
+def _ldexp_complex(values: np.ndarray, e: int) -> np.ndarray:
+    """``values * 2**e`` exactly, for a complex array."""
+    return (np.ldexp(values.real, e) + 1j * np.ldexp(values.imag, e)).astype(values.dtype)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -104,14 +124,15 @@ def hessenberg(a, *, calc_q: bool = True) -> Hessenberg:
 
     Notes
     -----
-    Cost :math:`\tfrac{10}{3}n^3` flops, plus :math:`\tfrac43 n^3` for ``Q``. Backward stable:
+    Cost :math:`\tfrac{10}{3}n^3` flops, plus about :math:`2n^3` for ``Q`` (each reflector is applied
+    to full columns of ``Q``; accumulating backwards, as LAPACK's ``orghr``, costs
+    :math:`\tfrac43 n^3`). Backward stable:
     the computed ``H`` is the exact reduction of ``A + E`` with
     :math:`\|\mathbf{E}\|_2 = O(\epsilon_{\text{mach}}\|\mathbf{A}\|_2)`.
     Golub and Van Loan, *Matrix Computations*, Algorithm 7.4.2. Chapter: ``chapters/linalg/qr-algorithm.md``.
     """
     h = as_square_matrix(a, "a").copy()
-    if not isinstance(calc_q, (bool, np.bool_)):
-        raise TypeError(f"calc_q must be a bool, got {calc_q!r}")
+    calc_q = check_bool(calc_q, "calc_q")
     n = h.shape[0]
     q = np.eye(n, dtype=h.dtype) if calc_q else None
     for k in range(n - 2):
@@ -160,6 +181,11 @@ def _double_shift_step(
     """
     n = h.shape[0]
     h00, h01, h10, h11, h21 = h[lo, lo], h[lo, lo + 1], h[lo + 1, lo], h[lo + 1, lo + 1], h[lo + 2, lo + 1]
+    # only the direction of the first column of M matters: compute it for the entries scaled by a power
+    # of two 2**e (and det by 4**e), so that the squares neither overflow nor underflow
+    e = _exponent(h00, h01, h10, h11, h21, trace, math.sqrt(abs(float(det))))
+    h00, h01, h10, h11, h21, trace = (math.ldexp(float(v), e) for v in (h00, h01, h10, h11, h21, trace))
+    det = math.ldexp(float(det), 2 * e)
     x = h00 * h00 + h01 * h10 - trace * h00 + det
     y = h10 * (h00 + h11 - trace)
     z = h10 * h21
@@ -189,34 +215,40 @@ def _double_shift_step(
 
 
 def _trailing_eigenvalues(h: np.ndarray, hi: int):
-    """Trace, determinant and discriminant-based real/complex split of the trailing 2-by-2 block."""
-    a, b, c, d = h[hi - 1, hi - 1], h[hi - 1, hi], h[hi, hi - 1], h[hi, hi]
+    """The 2-by-2 block ending at ``hi``, scaled by ``2**e``: ``a, b, c, d, half, disc, e``.
+
+    Its eigenvalues are ``((a + d)/2 +- sqrt(disc)) * 2**-e``, ``half = (a - d)/2``. The scaling (exact)
+    keeps ``half**2 + b c`` from overflowing or underflowing whatever the size of the block.
+    """
+    block = [float(v) for v in (h[hi - 1, hi - 1], h[hi - 1, hi], h[hi, hi - 1], h[hi, hi])]
+    e = _exponent(*block)
+    a, b, c, d = (math.ldexp(v, e) for v in block)
     half = (a - d) / 2
-    disc = half * half + b * c  # eigenvalues (a + d)/2 +- sqrt(disc)
-    return a, b, c, d, half, disc
+    disc = half * half + b * c  # eigenvalues (a + d)/2 +- sqrt(disc), scaled by 2**e
+    return a, b, c, d, half, disc, e
 
 
 def _wilkinson_shift(h: np.ndarray, hi: int):
     """The eigenvalue of the trailing 2-by-2 block closer to ``h[hi, hi]``; its real part if complex."""
-    a, b, c, d, half, disc = _trailing_eigenvalues(h, hi)
+    a, b, c, d, half, disc, e = _trailing_eigenvalues(h, hi)
     if disc < 0:
-        return (a + d) / 2
-    root = np.sqrt(disc)
+        return math.ldexp((a + d) / 2, -e)
+    root = math.sqrt(disc)
     # d - bc / (half + sign(half) root): the root closer to d, without cancellation
     denominator = half + (root if half >= 0 else -root)
     if denominator == 0:
-        return d
-    return d - b * c / denominator
+        return math.ldexp(d, -e)
+    return math.ldexp(d - b * c / denominator, -e)
 
 
 def _standardise_two_by_two(h: np.ndarray, q: np.ndarray | None, k: int) -> None:
     """Triangularise the decoupled block ``h[k:k+2, k:k+2]`` if its eigenvalues are real, in place."""
     if h[k + 1, k] == 0:
         return
-    a, b, c, d, half, disc = _trailing_eigenvalues(h, k + 1)
+    a, b, c, d, half, disc, _ = _trailing_eigenvalues(h, k + 1)
     if disc < 0:
         return  # a complex-conjugate pair: the 2-by-2 block stays in the real Schur form
-    root = np.sqrt(disc)
+    root = math.sqrt(disc)
     # eigenvector (lambda - d, c) for lambda - d = half + sign(half) root: no cancellation
     first = half + (root if half >= 0 else -root)
     c_rot, s_rot, _ = givens_rotation(first, c)
@@ -262,14 +294,12 @@ def schur_eigenvalues(t) -> np.ndarray:
     k = 0
     while k < n:
         if k + 1 < n and t[k + 1, k] != 0:
-            a, b, c, d = t[k, k], t[k, k + 1], t[k + 1, k], t[k + 1, k + 1]
-            mean, half = (a + d) / 2, (a - d) / 2
-            disc = half * half + b * c
+            a, b, c, d, half, disc, e = _trailing_eigenvalues(t, k + 1)  # scaled by 2**e
+            mean = math.ldexp((a + d) / 2, -e)
+            root = math.ldexp(math.sqrt(abs(disc)), -e)
             if disc < 0:  # a complex-conjugate pair
-                root = np.sqrt(-disc)
                 eigenvalues[k], eigenvalues[k + 1] = complex(mean, root), complex(mean, -root)
             else:
-                root = np.sqrt(disc)
                 eigenvalues[k], eigenvalues[k + 1] = mean + root, mean - root
             k += 2
         else:
@@ -306,8 +336,12 @@ def francis_step(h, *, calc_q: bool = True) -> Hessenberg:
 
     Notes
     -----
-    Cost :math:`10n^2` flops (:math:`n - 1` reflectors of size at most 3 applied to rows and
-    columns), plus :math:`6n^2` for ``Q``. Golub and Van Loan, Algorithm 7.5.1.
+    Cost about :math:`11n^2` flops: :math:`n - 1` reflectors of size at most 3, each applied to three
+    rows and three columns of total length about :math:`n` (:math:`5L` flops for
+    :math:`\mathbf{v}^\top\mathbf{B}` and :math:`6L` for the update of a :math:`3\times L` block); about
+    :math:`11n^2` more for ``Q`` (three columns of length :math:`n` per reflector). Golub and Van Loan,
+    Algorithm 7.5.1, count :math:`10n^2` for the step. The matrix is scaled by a power of two (exact)
+    for the step, so that the shifts' products neither overflow nor underflow.
     """
     h = as_square_matrix(h, "h").copy()
     n = h.shape[0]
@@ -315,10 +349,60 @@ def francis_step(h, *, calc_q: bool = True) -> Hessenberg:
         raise ValueError(f"h must be at least 3-by-3 for a double-shift step, got shape {h.shape}")
     if np.any(np.tril(h, -2)):
         raise ValueError("h must be upper Hessenberg (zero below the subdiagonal)")
+    calc_q = check_bool(calc_q, "calc_q")
     q = np.eye(n, dtype=h.dtype) if calc_q else None
+    e = _exponent(h)
+    h = np.ldexp(h, e)  # exact: the step commutes with scaling by a power of two
     a, b, c, d = h[n - 2, n - 2], h[n - 2, n - 1], h[n - 1, n - 2], h[n - 1, n - 1]
     _double_shift_step(h, q, 0, n - 1, a + d, a * d - b * c)
-    return Hessenberg(h, q)
+    return Hessenberg(np.ldexp(h, -e), q)
+
+
+def _balance(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Diagonal balancing as LAPACK's ``dgebal`` (job ``"S"``, LAPACK 3.5 and later), on a copy.
+
+    Returns ``(D^{-1} A D, d)`` with ``D = diag(d)``, ``d`` powers of two (so the similarity is exact).
+    Each sweep visits every index ``i``; with ``c`` and ``r`` the 2-norms of column and row ``i``, it
+    finds the power of two ``f`` that makes ``c f`` and ``r / f`` closest, and applies it only if
+    it reduces ``c + r`` by at least 5 %; sweeps repeat until none is applied. The guards on the
+    smallest and largest safe numbers are LAPACK's, so no entry overflows or underflows.
+    """
+    a = a.copy()
+    n = a.shape[0]
+    d = np.ones(n, dtype=a.dtype)
+    finfo = np.finfo(a.dtype)
+    radix, factor = 2.0, 0.95
+    sfmin1 = float(finfo.tiny) / float(finfo.eps)
+    sfmax1 = 1.0 / sfmin1
+    sfmin2 = sfmin1 * radix
+    sfmax2 = 1.0 / sfmin2
+    not_converged = True
+    while not_converged:
+        not_converged = False
+        for i in range(n):
+            c = float(np.linalg.norm(a[:, i]))
+            r = float(np.linalg.norm(a[i, :]))
+            ca = float(np.abs(a[:, i]).max())
+            ra = float(np.abs(a[i, :]).max())
+            if c == 0.0 or r == 0.0:
+                continue
+            g, f, s = r / radix, 1.0, c + r
+            while c < g and max(f, c, ca) < sfmax2 and min(r, g, ra) > sfmin2:
+                f, c, ca, r, g, ra = f * radix, c * radix, ca * radix, r / radix, g / radix, ra / radix
+            g = c / radix
+            while g >= r and max(r, ra) < sfmax2 and min(f, c, g, ca) > sfmin2:
+                f, c, g, ca, r, ra = f / radix, c / radix, g / radix, ca / radix, r * radix, ra * radix
+            if c + r >= factor * s:
+                continue
+            if f < 1 and d[i] < 1 and f * d[i] <= sfmin1:
+                continue
+            if f > 1 and d[i] > 1 and d[i] >= sfmax1 / f:
+                continue
+            d[i] *= f
+            a[i, :] /= f  # exact: f is a power of two
+            a[:, i] *= f
+            not_converged = True
+    return a, d
 
 
 def qr_algorithm(
@@ -326,6 +410,7 @@ def qr_algorithm(
     *,
     shift: str | None = "francis",
     calc_q: bool = False,
+    balance: bool = True,
     tol: float | None = None,
     maxiter: int | None = None,
 ) -> QRAlgorithmResult:
@@ -357,6 +442,14 @@ def qr_algorithm(
         directly).
     calc_q : bool, optional
         Also accumulate the orthogonal Schur vectors ``q`` (default False).
+    balance : bool, optional
+        Balance ``a`` first (default True), as LAPACK's ``gebal`` (diagonal scaling only, no
+        permutation): a diagonal :math:`\mathbf{D}` of powers of two such that the rows and columns of
+        :math:`\mathbf{D}^{-1}\mathbf{A}\mathbf{D}` have comparable norms. The eigenvalues are the same
+        (the scaling is exact), and the backward error :math:`O(\epsilon)\|\mathbf{D}^{-1}\mathbf{A}\mathbf{D}\|`
+        can be far smaller than :math:`O(\epsilon)\|\mathbf{A}\|` for a badly scaled matrix. A diagonal
+        similarity is not orthogonal, so with ``calc_q=True`` no scaling is done (as LAPACK's ``gees``,
+        which does not scale; ``geev`` does) and ``balance_scaling`` is all ones.
     tol : float, optional
         Relative deflation tolerance; default the machine epsilon of the working precision.
     maxiter : int, optional
@@ -374,7 +467,10 @@ def qr_algorithm(
         between the two eigenvalues of a :math:`2\times 2` block, so that they sum to ``iterations``);
         ``history`` (shape (iterations, 2): after each step, :math:`|h_{p,p-1}|` and
         :math:`|h_{p-1,p-2}|` at the bottom :math:`p` of the active block, relative to
-        :math:`\|\mathbf{H}\|_F`; ``nan`` where the block is too small).
+        :math:`\|\mathbf{H}\|_F`; ``nan`` where the block is too small); ``deflations`` (the number
+        of times the bottom :math:`1\times 1` or :math:`2\times 2` block of the active part decoupled);
+        ``balance_scaling`` (shape (n,), powers of two: ``t`` is the Schur form of
+        ``a * balance_scaling / balance_scaling[:, None]``, that is of :math:`\mathbf{D}^{-1}\mathbf{A}\mathbf{D}`).
 
     Raises
     ------
@@ -388,17 +484,26 @@ def qr_algorithm(
     -----
     After 10 and 20 steps without deflation an *exceptional shift* (built from the last two
     subdiagonal entries, as in EISPACK's ``hqr``) breaks the rare cycles of the standard shifts.
-    Cost about :math:`10n^3` flops for eigenvalues and :math:`25n^3` with ``Q``
-    (Golub and Van Loan, section 7.5.6); the bulge chase is a Python loop over bulge positions
-    with vectorised row and column updates. Backward stable: ``T`` is the exact Schur form of
-    ``A + E`` with :math:`\|\mathbf{E}\|_2 = O(\epsilon_{\text{mach}}\|\mathbf{A}\|_2)`.
+    Cost: :math:`\tfrac{10}{3}n^3` for the Hessenberg reduction, then about :math:`11nm` flops per
+    Francis step on an active block of size :math:`m`, because the rows and columns are updated over
+    the whole matrix even without ``Q``; with :math:`c` steps per eigenvalue on average, about
+    :math:`(\tfrac{10}{3} + 5.5c)n^3` flops, and about :math:`5.5cn^3` more (:math:`11n` per reflector)
+    for ``Q``. Golub and Van Loan (section 7.5.6) count :math:`10n^3` for the eigenvalues of an
+    implementation that updates only the active block, and :math:`25n^3` for the Schur form with
+    ``Q``. The bulge chase is a Python loop over bulge positions with vectorised row and column
+    updates. The matrix is first scaled by a power of two (exact, undone on ``t`` and the
+    eigenvalues), so that no shift computation overflows or underflows at any magnitude of ``a``.
+    Backward stable: ``T`` is the exact Schur form of ``A + E`` with
+    :math:`\|\mathbf{E}\|_2 = O(\epsilon_{\text{mach}}\|\mathbf{A}\|_2)` (of
+    :math:`\mathbf{D}^{-1}(\mathbf{A} + \mathbf{E})\mathbf{D}` with
+    :math:`\|\mathbf{E}\|_2 = O(\epsilon_{\text{mach}}\|\mathbf{D}^{-1}\mathbf{A}\mathbf{D}\|_2)` when balanced).
     Chapter: ``chapters/linalg/qr-algorithm.md``.
     """
     if shift not in _SHIFTS:
         raise ValueError(f"shift must be 'francis', 'wilkinson' or None, got {shift!r}")
     a = as_square_matrix(a, "a")
-    if not isinstance(calc_q, (bool, np.bool_)):
-        raise TypeError(f"calc_q must be a bool, got {calc_q!r}")
+    calc_q = check_bool(calc_q, "calc_q")
+    balance = check_bool(balance, "balance")
     n = a.shape[0]
     eps = float(np.finfo(a.dtype).eps)
     tol = eps if tol is None else check_real_scalar(tol, "tol", positive=True)
@@ -406,12 +511,19 @@ def qr_algorithm(
         raise ValueError(f"tol must be in (0, 1), got {tol}")
     maxiter = 30 * max(n, 1) if maxiter is None else check_int(maxiter, "maxiter", low=0)
 
-    h, q = hessenberg(a, calc_q=calc_q)
+    exponent = _exponent(a)
+    scaled = np.ldexp(a, exponent)  # exact; largest entry in [0.5, 1)
+    if balance and not calc_q:
+        scaled, balance_scaling = _balance(scaled)
+    else:
+        balance_scaling = np.ones(n, dtype=a.dtype)
+    h, q = hessenberg(scaled, calc_q=calc_q)
     norm = float(np.linalg.norm(h))
     safe_norm = norm if norm > 0 else 1.0
     per_eigenvalue = np.zeros(n)
     history: list[tuple[float, float]] = []
     iterations = 0
+    deflations = 0
     since_deflation = 0
     hi = n - 1
     while hi >= 0:
@@ -426,12 +538,12 @@ def qr_algorithm(
             lo -= 1
         if lo == hi:  # a 1-by-1 block decoupled: one real eigenvalue
             per_eigenvalue[hi] = since_deflation
-            hi, since_deflation = hi - 1, 0
+            hi, since_deflation, deflations = hi - 1, 0, deflations + 1
             continue
         if lo == hi - 1:  # a 2-by-2 block decoupled
             _standardise_two_by_two(h, q, lo)
             per_eigenvalue[lo : hi + 1] = since_deflation / 2
-            hi, since_deflation = hi - 2, 0
+            hi, since_deflation, deflations = hi - 2, 0, deflations + 1
             continue
         if iterations >= maxiter:
             break
@@ -465,6 +577,7 @@ def qr_algorithm(
         history.append((bottom, above))
 
     converged = hi < 0
+    h = np.ldexp(h, -exponent)  # undo the power-of-two scaling, exactly
     if converged:
         eigenvalues = schur_eigenvalues(h)
     else:
@@ -481,4 +594,6 @@ def qr_algorithm(
         iterations=int(iterations),
         iterations_per_eigenvalue=per_eigenvalue,
         history=np.array(history, dtype=float).reshape(-1, 2),
+        deflations=deflations,
+        balance_scaling=balance_scaling,
     )
