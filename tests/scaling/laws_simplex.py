@@ -209,7 +209,9 @@ def _threshold_lambda_law(c, rng):
         xs, s, u = _shifted(c, rng, 9)  # lam is in units of x / tau: shifted by c / s = 2^40
         want = S.threshold_topk_lambda(u, 3, f=f).lam + 2.0**40
         obeys_or_refuses(
-            lambda f=f: S.threshold_topk_lambda(xs, 3, s, f=f).lam, "tau", lambda lam, w=want: _close(lam, w, 1e-14)
+            lambda f=f, xs=xs, s=s: S.threshold_topk_lambda(xs, 3, s, f=f).lam,
+            "tau",
+            lambda lam, w=want: _close(lam, w, 1e-14),
         )
 
 
