@@ -224,7 +224,16 @@ def test_threshold_sums_to_k_and_in_unit_interval(rng, f):
     for k in (1, 7, 150, 299):
         p = threshold_topk(x, k, f=f)
         assert (p >= 0).all() and (p <= 1).all()
-        np.testing.assert_allclose(p.sum(axis=-1), k, rtol=0, atol=1e-12)
+        # rounding bound: the differences x_i - lam carry a few ulps of |x_i| + |lam|, and lam (a
+        # log of a running sum of n terms, for the closed forms) up to n ulps; each moves p_i by f'_i
+        # times that (the one-sided slope, read off p); plus n roundings of the sum itself
+        n = x.shape[-1]
+        lam = threshold_topk_lambda(x, k, f=f).lam
+        slope = {"sigmoid": p * (1 - p), "exp": p, "piecewise_exp": np.minimum(p, 1 - p), "linear": np.ones_like(p)}[f]
+        tol = 8 * EPS * (n + np.sum(slope * (np.abs(x) + np.abs(lam)[:, None] + n), axis=-1))
+        if f == "sigmoid":  # Newton stops at |sum - k| <= rtol n (default rtol = 2e-15)
+            tol = tol + 2e-15 * x.shape[-1]
+        assert (np.abs(p.sum(axis=-1) - k) <= tol).all()
 
 
 def test_sigmoid_residual_history(rng):
@@ -399,13 +408,79 @@ def test_iterative_scaled_limit_for_k_below_n():
         (lambda: grad_topk([0.0, -np.inf, -np.inf], 2), ValueError, "at least k = 2 finite"),
         (lambda: grad_topk_vjp(EXAMPLE, 2, np.ones(3)), ValueError, "grad must have the shape"),
         (lambda: threshold_topk_vjp([0.5, 1.5], [1.0, 1.0]), ValueError, r"p must lie in \[0, 1\]"),
-        (lambda: grad_topk(EXAMPLE, 2, 1e-310), ValueError, "tau = .* is too small"),
+        (lambda: threshold_topk(EXAMPLE, 2, 1e-310), ValueError, r"x / tau overflows"),
+        (lambda: soft_topk_iterative([1e308, -1e308, 0.0, 1.0], 2), ValueError, r"x: the range of the scores"),
+        (lambda: log_elementary_symmetric([1e308, 1e308, 0.0], 2), OverflowError, "exceeds the float range"),
         (lambda: log_elementary_symmetric(EXAMPLE, 5), ValueError, "k must be an integer in"),
     ],
 )
 def test_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+# ------------------------------------------------------------ scores of any range (issue 26)
+
+# Error of the clipped dynamic program: its log tables have entries of size up to about k T, T = 760
+# the clipping width (_clip_width), each rounded a few times.
+CLIP_RTOL = 4 * 2 * 760 * EPS
+
+
+@pytest.mark.parametrize("big", [1e15, 1e16, 1e300, 1.7e308])
+@pytest.mark.parametrize("tau", [1e-3, 1.0, 1e3])
+def test_grad_topk_one_huge_score(big, tau):
+    # x = [M, 0, tau], k = 2: M is in the subset with probability 1 - O(e^{-M/tau}); the other slot
+    # is a softmax over [0, 1]. Was [1, 0.2528, 0.6873] (sum 1.94) at M = 1e15 and [1, 1, 1] at 1e16.
+    p = grad_topk(np.array([big, 0.0, tau]), 2, tau)
+    np.testing.assert_allclose(p, [1.0, *scipy_softmax([0.0, 1.0])], rtol=CLIP_RTOL, atol=CLIP_RTOL)
+    jac = np.array([grad_topk_vjp(np.array([big, 0.0, tau]), 2, e, tau) for e in np.eye(3)])
+    s = scipy_softmax([0.0, 1.0])
+    cov = np.diag(s) - np.outer(s, s)  # the covariance of the free slot, over tau
+    np.testing.assert_allclose(jac[1:, 1:] * tau, cov, rtol=CLIP_RTOL, atol=CLIP_RTOL)
+    np.testing.assert_allclose(jac[0], 0.0, rtol=0, atol=CLIP_RTOL / tau)
+
+
+@pytest.mark.parametrize("top", [1e300, 1e308])
+def test_grad_topk_range_beyond_the_float_range(top, rng):
+    # [top, -top, 0, 1]: was [1, 0, 1, 1] at 1e300 (sum 3 for k = 2) and an error blaming tau at 1e308
+    x = np.array([top, -top, 0.0, 1.0])
+    np.testing.assert_allclose(grad_topk(x, 2), [1, 0, *scipy_softmax([0.0, 1.0])], rtol=CLIP_RTOL, atol=CLIP_RTOL)
+    # more sure entries and a moderate middle: the oracle is brute force over the middle alone
+    middle = rng.normal(size=5)
+    x = np.concatenate([[top, top / 2], middle, [-top, -top / 3]])
+    for k in (3, 4, 5):
+        subsets, prob, _ = subset_distribution(middle, k - 2)
+        want = np.concatenate([[1.0, 1.0], prob @ subsets, [0.0, 0.0]])
+        np.testing.assert_allclose(grad_topk(x, k), want, rtol=CLIP_RTOL, atol=CLIP_RTOL)
+        np.testing.assert_allclose(
+            log_elementary_symmetric(x[2:-2], k - 2) + (top + top / 2),
+            log_elementary_symmetric(x, k),
+            rtol=4 * EPS,
+            atol=0,
+        )
+
+
+def test_iterative_scores_of_any_range():
+    half = list(scipy_softmax([0.0, 1.0]))
+    # weighted: round one takes the huge score, round two is a softmax over [0, 1] (needs x_i - x_m from x)
+    for top in (1e300, 1e308):
+        got = soft_topk_iterative(np.array([top, -top, 0.0, 1.0]), 2, variant="weighted")
+        np.testing.assert_allclose(got, [1, 0, *half], rtol=8 * EPS, atol=8 * EPS)
+    # scaled: same answer at 1e300 (was [1, 0, 0.5, 0.5]: x - max x rounded 0 and 1 together)
+    got = soft_topk_iterative(np.array([1e300, -1e300, 0.0, 1.0]), 2, variant="scaled")
+    np.testing.assert_allclose(got, [1, 0, *half], rtol=8 * EPS, atol=8 * EPS)
+    # scaled on [-1e308, 0, 1]: round one softmax([0, 1]) on the two finite-range entries, round two
+    # ((1 - p) x) picks entry 1 outright; was [0, 1, 1]
+    got = soft_topk_iterative(np.array([-1e308, 0.0, 1.0]), 2, variant="scaled")
+    np.testing.assert_allclose(got, [0, 1 + half[0], half[1]], rtol=8 * EPS, atol=8 * EPS)
+
+
+def test_log_elementary_symmetric_beyond_the_float_range():
+    x = np.array([1e300, -1e300, 0.0, 1.0])
+    assert log_elementary_symmetric(x, 4) == 1.0  # the sum of all four, exactly (was 0)
+    assert log_elementary_symmetric(np.array([1e308, -1e308]), 2) == 0.0
+    wide = np.array([1e308, -1e308, 0.0, 1.0])
+    np.testing.assert_allclose(log_elementary_symmetric(wide, 2), 1e308, rtol=EPS, atol=0)
 
 
 def test_inputs_not_mutated(rng):

@@ -20,6 +20,7 @@ See the chapter ``chapters/simplex/soft-topk.md``.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -62,14 +63,34 @@ class ThresholdSolution(NamedTuple):
 # ----------------------------------------------------------------------------------- validation
 
 
+def _clip_width(n: int) -> float:
+    """Half-width T of the window [ref - T, ref + T] (units of x / tau) that GradTopK clips scores to.
+
+    With ``ref`` between the k-th and (k+1)-th largest scores, an entry above ``ref + T`` is in the
+    random subset with probability at least ``1 - (n - k) e^{-T}``, and one below ``ref - T`` with
+    probability at most ``k e^{-T}``. Conditional on those memberships the law of the subset does
+    not depend on these entries' scores, so moving them anywhere beyond the window changes every
+    inclusion probability by at most ``n^2 e^{-T}``: below ``e^{-750}``, under the smallest
+    subnormal float. Inside the window the log tables stay of size ``O(k T)``, whatever the range.
+    """
+    return 750.0 + 2.0 * float(np.log(max(n, 1)))
+
+
 def _scaled_scores(x, k, tau, axis, *, center: str = "max"):
     """Validate; return ``(z, k, tau, axis, dtype, shape, ref)`` with ``z = (x - ref) / tau`` in float64.
 
-    ``z`` has the class axis last and is flattened to ``(rows, n)``; ``ref`` (one per row) is the
-    maximum (``center="max"``) or the k-th largest score (``center="kth"``). It is subtracted before
-    dividing by ``tau`` so that ties stay exact and nothing overflows for scores of 1e4. The threshold
-    maps use the k-th largest: the differences that decide them, those near the threshold, are then
-    computed with the smallest rounding error.
+    ``z`` has the class axis last and is flattened to ``(rows, n)``. ``ref`` (one per row) is
+
+    * ``"max"``: the maximum, so ``z <= 0``; a difference beyond the float range becomes ``-inf``
+      (its exponential is 0 to double precision, the exact limit);
+    * ``"kth"``: the k-th largest score (the threshold maps: the differences that decide them,
+      those near the threshold, are then computed with the smallest rounding error); ``z`` must
+      not overflow;
+    * ``"mid"``: the midpoint of the k-th and (k+1)-th largest (GradTopK), and ``z`` is clipped to
+      ``[-T, T]`` (:func:`_clip_width`), which changes no inclusion probability by a representable
+      amount and keeps the dynamic program's log tables small for scores of any range.
+
+    ``ref`` is subtracted before dividing by ``tau`` so that ties stay exact.
     """
     z, axis = scores_last(x, axis)
     dtype = z.dtype
@@ -83,12 +104,23 @@ def _scaled_scores(x, k, tau, axis, *, center: str = "max"):
         raise ValueError(f"x must have at least k = {k} finite entries along axis {axis} in every slice")
     if center == "max":
         ref = np.max(z, axis=-1, keepdims=True)
-    else:  # the k-th largest entry, finite because at least k entries are
+    elif center == "kth":  # the k-th largest entry, finite because at least k entries are
         ref = np.partition(z, n - k, axis=-1)[:, n - k : n - k + 1]
-    with np.errstate(over="ignore"):
+    else:  # "mid": halfway between the k-th and the (k+1)-th largest (the k-th if there is none)
+        a = np.partition(z, n - k, axis=-1)[:, n - k : n - k + 1]
+        b = np.partition(z, n - k - 1, axis=-1)[:, n - k - 1 : n - k] if k < n else a
+        b = np.where(np.isfinite(b), b, a)
+        ref = 0.5 * a + 0.5 * b  # halves first: no overflow for scores near the float maximum
+    with np.errstate(over="ignore", invalid="ignore"):
         z = (z - ref) / tau
-    if not (np.isfinite(z) == finite).all():
-        raise ValueError(f"tau = {tau} is too small for these scores: x / tau overflows")
+    if center == "mid":
+        width = _clip_width(n)
+        z = np.where(finite, np.clip(z, -width, width), -np.inf)
+    elif center == "kth" and not (np.isfinite(z) == finite).all():
+        raise ValueError(
+            f"x / tau overflows: the scores differ by more than the float range times tau = {tau}; "
+            "rescale x and tau together (the map depends on x / tau only)"
+        )
     return z, k, tau, axis, dtype, moved_shape, ref[:, 0]
 
 
@@ -192,11 +224,16 @@ def soft_topk_iterative(x, k: int, tau: float = 1.0, *, variant: str = "scaled",
     Raises
     ------
     ValueError
-        ``k`` out of range, ``tau <= 0``, unknown ``variant``, fewer than ``k`` finite scores.
+        ``k`` out of range, ``tau <= 0``, unknown ``variant``, fewer than ``k`` finite scores;
+        ``variant="scaled"`` when ``(max x - min x) / tau`` exceeds the float range (the iteration
+        multiplies that range by ``1 - p``; the weighted variant has no such limit).
 
     Notes
     -----
-    ``k`` softmax evaluations, :math:`O(nk)`. The weighted variant multiplies by ``1 - p``, which
+    ``k`` softmax evaluations, :math:`O(nk)`. Each round's softmax is evaluated on differences
+    to its maximiser taken from ``x`` itself (``x_i - x_m``), not from ``x - max x``, which would
+    round away the differences that decide the later rounds when the scores span a wide range.
+    The weighted variant multiplies by ``1 - p``, which
     is computed in floating point: once a softmax entry rounds to 1, ``1 - p`` is exactly 0 and the
     result can look like hard top-k although the exact map is not (chapter, Pitfalls).
 
@@ -206,29 +243,48 @@ def soft_topk_iterative(x, k: int, tau: float = 1.0, *, variant: str = "scaled",
     """
     if variant not in _VARIANTS:
         raise ValueError(f"variant must be one of {_VARIANTS}, got {variant!r}")
-    z, k, tau, axis, dtype, shape, _ = _scaled_scores(x, k, tau, axis)
+    z, k, tau, axis, dtype, shape, _ = _scaled_scores(x, k, tau, axis)  # z = (x - max x) / tau <= 0
+    raw = scores_last(x, axis)[0].reshape(z.shape).astype(np.float64)
+    finite = np.isfinite(raw)
+    # Each round is a softmax of some y, shift invariant: it is evaluated on y - y_m, m a maximiser of
+    # y, with the differences of scores x_i - x_m taken from x itself. Centring once on max x would
+    # round x_i - max x at the scale of the largest score: on [1e300, -1e300, 0, 1] it makes the
+    # entries 0 and 1 equal, and they are the ones that decide round two.
     p = np.zeros_like(z)
-    finite = np.isfinite(z)
     if variant == "scaled":
-        low = np.min(np.where(finite, z, np.inf), axis=-1, keepdims=True)
-        base = np.where(finite, z - low, -np.inf)  # non-negative scores, -inf kept
+        with np.errstate(over="ignore"):
+            base = np.where(finite, (raw - np.min(np.where(finite, raw, np.inf), axis=-1, keepdims=True)) / tau, 0.0)
+        if not np.isfinite(base).all():
+            raise ValueError(
+                "x: the range of the scores divided by tau, (max x - min x) / tau, exceeds the float range; "
+                "the scaled iteration multiplies it by 1 - p (the weighted variant and grad_topk need no such bound)"
+            )
         for _ in range(k):
-            # (1 - p) * (-inf) must stay -inf: p = 0 on -inf entries, so the product is -inf.
-            with np.errstate(invalid="ignore"):
-                y = np.where(finite, (1 - p) * base, -np.inf)
-            p = p + softmax(y, axis=-1)
+            y = np.where(finite, (1 - p) * base, -np.inf)
+            m = np.argmax(y, axis=-1)[:, None]
+            # y_i - y_m = (x_i - x_m) / tau - (p_i b_i - p_m b_m), b = (x - min x) / tau
+            with np.errstate(over="ignore", invalid="ignore"):
+                d = (raw - np.take_along_axis(raw, m, axis=-1)) / tau - (
+                    p * base - np.take_along_axis(p * base, m, axis=-1)
+                )
+            p = p + softmax(np.where(finite, d, -np.inf), axis=-1)
     else:
         for _ in range(k):
             w = 1 - p
-            # Weighted softmax w*e^z / sum(w*e^z) evaluated as sign(w) exp(z + log|w| - max): no
+            # Weighted softmax w e^z / sum(w e^z) evaluated as sign(w) exp(z + log|w| - max): no
             # underflow of e^z can turn it into 0/0. Weights may be negative once some p exceeds 1.
             with np.errstate(divide="ignore"):
                 logw = np.log(np.abs(w))
-            t = z + logw
-            t_max = np.max(t, axis=-1, keepdims=True)
-            e = np.sign(w) * np.exp(t - t_max)
-            q = e / e.sum(axis=-1, keepdims=True)
-            p = p + q
+            live = finite & (w != 0)
+            t = np.where(live, z + logw, -np.inf)  # z may be -inf (beyond the float range of max x)
+            # the maximiser of x / tau + log|w|; if every live z overflowed, the live entry of largest
+            # x (log|w| >= -745 cannot make up a difference beyond the float range)
+            key = np.where(np.isfinite(t).any(axis=-1, keepdims=True), t, np.where(live, raw, -np.inf))
+            m = np.argmax(key, axis=-1)[:, None]
+            with np.errstate(over="ignore", invalid="ignore"):
+                d = (raw - np.take_along_axis(raw, m, axis=-1)) / tau + (logw - np.take_along_axis(logw, m, axis=-1))
+            e = np.where(live, np.sign(w) * np.exp(np.where(live, d, -np.inf)), 0.0)
+            p = p + e / e.sum(axis=-1, keepdims=True)
     return _restore(p, shape, axis, dtype)
 
 
@@ -360,7 +416,11 @@ def log_elementary_symmetric(x, k: int, *, axis: int = -1) -> np.ndarray:
     -----
     The recursion :math:`e_j(x_{1..i}) = e_j(x_{1..i-1}) + e^{x_i} e_{j-1}(x_{1..i-1})` in log space
     (``logaddexp``): only additions of positive numbers, so no cancellation; :math:`O(nk)` time and
-    :math:`O(k)` memory per slice. Computed on ``x - max x`` and shifted back by ``k max x``.
+    :math:`O(k)` memory per slice. Computed on ``x - r``, ``r`` halfway between the k-th and
+    (k+1)-th largest entries, clipped to ``[-T, T]`` (``T`` about 750, see ``grad_topk``): an entry
+    clipped from above contributes its excess ``x_i - r - T`` exactly (it is in every subset that
+    matters), one clipped from below nothing representable. The pieces are added in a scaled sum,
+    so a range of scores beyond the float range (``[1e308, -1e308, 0, 1]``) is fine.
     See the chapter ``chapters/simplex/soft-topk.md``.
     """
     z, axis = scores_last(x, axis)
@@ -369,8 +429,45 @@ def log_elementary_symmetric(x, k: int, *, axis: int = -1) -> np.ndarray:
     dtype = z.dtype
     out_shape = z.shape[:-1]
     z = z.reshape(-1, n).astype(np.float64)
-    top = np.max(z, axis=-1)
-    out = _log_esp_rows(z - top[:, None], k) + k * top
+    finite = np.isfinite(z)
+    enough = finite.sum(axis=-1) >= k  # otherwise e_k = 0: log is -inf
+    out = np.full(z.shape[0], -np.inf)
+    if k == 0:
+        out[:] = 0.0  # e_0 = 1
+    elif enough.any():
+        zr, fr = z[enough], finite[enough]
+        a = np.partition(zr, n - k, axis=-1)[:, n - k]
+        b = np.partition(zr, n - k - 1, axis=-1)[:, n - k - 1] if k < n else a
+        ref = 0.5 * a + 0.5 * np.where(np.isfinite(b), b, a)  # finite: at least k entries are
+        width = _clip_width(n)
+        with np.errstate(over="ignore"):
+            w = zr - ref[:, None]
+        inside = np.where(fr, np.clip(w, -width, width), -np.inf)
+        high = fr & (w > width)  # in every subset that matters: contributes x_i - ref - width exactly
+        n_high = high.sum(axis=-1)
+        # log e_k = sum_{high} x_i + (k - n_high) ref + (L - n_high width), every part scaled by
+        # 2^-s >= 1 / (n + 2) (exact) so that no partial sum can overflow; unscaled at the end.
+        shift = 2.0 ** -math.ceil(math.log2(n + 2))
+        parts = np.concatenate(
+            [
+                np.where(high, zr * shift, 0.0),
+                ((k - n_high) * (ref * shift))[:, None],
+                ((_log_esp_rows(inside, k) - n_high * width) * shift)[:, None],
+            ],
+            axis=-1,
+        )
+        total = parts.sum(axis=-1)
+        # Rows with clipped-high entries hold scores of very different sizes (1e300 and 1): add
+        # their parts exactly (fsum), or 1e300 + 1 - 1e300 would give 0.
+        for r in np.flatnonzero(n_high):
+            total[r] = math.fsum(parts[r])
+        with np.errstate(over="ignore"):
+            total = total / shift
+        if not np.isfinite(total).all():
+            raise OverflowError(
+                f"log e_k(exp(x)) with k = {k} exceeds the float range: the k largest entries of x sum beyond it"
+            )
+        out[enough] = total
     return out.reshape(out_shape).astype(dtype, copy=False)
 
 
@@ -407,13 +504,19 @@ def grad_topk(x, k: int, tau: float = 1.0, *, axis: int = -1) -> np.ndarray:
     -----
     A log-space dynamic program over prefixes (forward) and suffixes (backward) that only adds:
     :math:`O(nk)` time per slice. The prefix tables are stored, :math:`O(nk)` memory per slice;
-    rows are processed in vectorised blocks whose table fits in 64 MiB.
+    rows are processed in vectorised blocks whose table fits in 64 MiB. Scores of any range: the
+    program runs on ``(x - r) / tau`` clipped to ``[-T, T]``, ``r`` halfway between the k-th and
+    (k+1)-th largest scores and ``T = 750 + 2 log n``. An entry beyond the window is in (or out of)
+    the subset with probability within ``n e^{-T}`` of 1 (of 0), and the law of the rest does not
+    depend on its score, so the clipping changes no entry by a representable amount, and the log
+    tables stay of size ``O(k T)``: ``[1e308, -1e308, 0, 1]`` with ``k = 2`` gives
+    ``[1, 0, 0.2689, 0.7311]``.
 
     References
     ----------
     Su (2024), "Softmax后传：寻找Top-K的光滑近似". See the chapter ``chapters/simplex/soft-topk.md``.
     """
-    z, k, tau, axis, dtype, shape, _ = _scaled_scores(x, k, tau, axis)
+    z, k, tau, axis, dtype, shape, _ = _scaled_scores(x, k, tau, axis, center="mid")
     p, _ = _grad_topk_rows(z, k)
     return _restore(p, shape, axis, dtype)
 
@@ -457,7 +560,7 @@ def grad_topk_vjp(x, k: int, grad, tau: float = 1.0, *, axis: int = -1) -> np.nd
     ``g(S)`` over its subsets, a convex combination, hence stable): :math:`O(nk)` per slice.
     See the chapter ``chapters/simplex/soft-topk.md``.
     """
-    z, k, tau, axis, dtype, shape, _ = _scaled_scores(x, k, tau, axis)
+    z, k, tau, axis, dtype, shape, _ = _scaled_scores(x, k, tau, axis, center="mid")
     g = _grad_like(x, grad, "x", axis)
     _, hg = _grad_topk_rows(z, k, g)
     return _restore(hg / tau, shape, axis, _out_dtype(dtype, grad))
@@ -748,7 +851,8 @@ def threshold_topk(x, k: int, tau: float = 1.0, *, f: str = "sigmoid", axis: int
     ------
     ValueError
         ``k`` out of range, ``tau <= 0``, unknown ``f``, fewer than ``k`` finite scores, empty axis,
-        NaN or ``+inf``.
+        NaN or ``+inf``; ``x / tau`` overflowing (scores further apart than the float range times
+        ``tau``: rescale ``x`` and ``tau`` together).
     RuntimeError
         The sigmoid solve did not converge (never observed; it is bracketed).
 
