@@ -48,8 +48,9 @@ book: $(STAMP)
 # The tests of the built site; they skip (saying so) when the book is not built.
 SITE_TESTS := tests/test_offline_site.py tests/test_site_browser.py tests/test_pdf.py
 
+# Tests only, without the slow ones (marked `slow`; make test and CI run them) and without a build.
 pytest: $(STAMP)
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile -m "not slow"
 
 # The library's tests and every chapter, cell by cell (nbval); each chapter whose cells all pass goes into
 # the execution store, so the strict build that follows executes none again; then the tests of the pages
@@ -68,7 +69,7 @@ PORTABLE_ARGS := tests chapters --ignore=tests/test_site_browser.py --ignore=tes
 	--ignore=tests/test_offline_site.py --ignore=tests/test_harness.py
 test-portable: $(STAMP)
 	env -u MATHGUIDE_REQUIRE_BROWSER -u MATHGUIDE_REQUIRE_BUILD -u MATHGUIDE_REQUIRE_PDF \
-	  $(BIN)/python tools/portable.py -n $(PYTEST_WORKERS) --dist loadfile $(PORTABLE_ARGS)
+	  $(BIN)/python tools/portable.py -n $(PYTEST_WORKERS) --dist loadfile -m "not slow" $(PORTABLE_ARGS)
 
 # The seed sweep (by hand, see CONTRIBUTING.md): every chapter under SEEDS values of MATHGUIDE_SEED;
 # prints each assert that failed and how often. SEED_PATHS="chapters/linalg/svd.md tests/linalg" narrows it.

@@ -225,6 +225,7 @@ def test_constant_baseline_keeps_mean_and_optimal_one_minimises_variance(rng):
     assert min(exact_var, key=exact_var.get) == b_star
 
 
+@pytest.mark.slow
 def test_leave_one_out_is_unbiased_with_small_batches(rng):
     logits = np.array([0.0, 1.0, -0.5])
     f_vals = np.array([1.0, 4.0, -2.0])

@@ -131,6 +131,7 @@ def test_qr_algorithm_real_spectrum_matches_scipy(rng, n, shift):
     assert res.iterations_per_eigenvalue.sum() == pytest.approx(res.iterations)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
 def test_qr_algorithm_200_by_200_quality_bar(seed):
     rng = seeded_rng(seed)
