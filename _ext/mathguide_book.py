@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections import Counter
 from pathlib import Path
 
@@ -82,8 +83,77 @@ class AuthorYearLabels(BaseLabelStyle):
         yield from labels
 
 
+# The references page loads no MathJax (it has no math of its own), and pybtex-docutils passes TeX
+# math through as text: a title "$k$-Subset Sampling" would show raw "$k$" (or "\\(k\\)" once
+# written that way). Inline math in the fields a reference shows is therefore turned into Unicode text
+# when the entry is formatted: the mechanism, not each entry, keeps the page free of raw TeX.
+_MATH_SPAN = re.compile(r"\$([^$]*)\$|\\\((.*?)\\\)")
+_SUBSCRIPTS = dict(zip("0123456789+-=()aeoxhklmnpst", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₒₓₕₖₗₘₙₚₛₜ", strict=True))
+_SUPERSCRIPTS = dict(zip("0123456789+-=()in", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁱⁿ", strict=True))
+_BLACKBOARD = {"R": "ℝ", "N": "ℕ", "Z": "ℤ", "Q": "ℚ", "C": "ℂ"}
+_SYMBOLS = {"ell": "ℓ", "infty": "∞", "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥", "times": "×", "to": "→"}
+_GREEK = (
+    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma tau upsilon "
+    "phi chi psi omega"
+).split()
+
+
+def _script(text: str, table: dict[str, str]) -> str | None:
+    text = text[1:-1] if text.startswith("{") and text.endswith("}") else text
+    return "".join(table[c] for c in text) if all(c in table for c in text) else None
+
+
+def tex_math_to_text(text: str) -> str:
+    """Inline TeX math (``$...$`` or ``\\(...\\)``) in a bibliography field as Unicode text.
+
+    ``$k$-subset`` gives ``k-subset``, ``$\\ell_1$`` gives ``ℓ₁``, ``$\\mathbb{R}^n$`` gives ``ℝⁿ``. A
+    command it does not know is left as it is (and a test of the book's bibliography catches it).
+    """
+
+    def convert(match: re.Match) -> str:
+        math = match.group(1) if match.group(1) is not None else match.group(2)
+        math = re.sub(r"\\mathbb\{([A-Z])\}", lambda m: _BLACKBOARD.get(m.group(1), m.group(0)), math)
+        math = re.sub(r"\\(?:mathrm|mathit|text|mathbf|boldsymbol)\{([^{}]*)\}", r"\1", math)
+
+        def command(m: re.Match) -> str:
+            name = m.group(1)
+            if name in _SYMBOLS:
+                return _SYMBOLS[name]
+            if name.lower() in _GREEK:
+                case = "CAPITAL" if name[0].isupper() else "SMALL"
+                return unicodedata.lookup(f"GREEK {case} LETTER {name.upper()}")
+            return m.group(0)
+
+        math = re.sub(r"\\([A-Za-z]+)\s*", command, math)
+        for mark, table in (("_", _SUBSCRIPTS), ("^", _SUPERSCRIPTS)):
+            math = re.sub(
+                rf"\{mark}(\{{[^{{}}]*\}}|.)", lambda m, t=table: _script(m.group(1), t) or m.group(0), math
+            )
+        return math
+
+    return _MATH_SPAN.sub(convert, text)
+
+
+def _shown_text(text: str) -> str:
+    """A field as the page shows it: math as Unicode, ``\\url{...}`` as its address (pybtex keeps the
+    command itself as text, "\\url https://...")."""
+    return tex_math_to_text(re.sub(r"\\url\{([^{}]*)\}", r"\1", text))
+
+
+_SHOWN_FIELDS = ("title", "booktitle", "journal", "series", "note", "howpublished")
+
+
 class AuthorYearStyle(PlainStyle):
     default_label_style = "mathguide_author_year"
+
+    def format_entry(self, label, entry, bib_data=None):
+        fields = entry.fields
+        if any(re.search(r"\$|\\\(|\\url\{", fields.get(name, "")) for name in _SHOWN_FIELDS):
+            shown = {name: _shown_text(value) if name in _SHOWN_FIELDS else value for name, value in fields.items()}
+            copy = entry.__class__(entry.type, fields=shown, persons=entry.persons)
+            copy.key = entry.key
+            entry = copy
+        return super().format_entry(label, entry, bib_data=bib_data)
 
 
 # --- execution budget and notebooks ------------------------------------------------------------------

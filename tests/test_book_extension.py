@@ -36,6 +36,40 @@ def test_bibliography_titles_hold_no_tex_math() -> None:
     assert [key for key, entry in entries.items() if "$" in entry.fields.get("title", "")] == []
 
 
+def _formatted_references(entries) -> dict[str, str]:
+    """Each entry as the references page shows it: the book's style, rendered by pybtex-docutils."""
+    import pybtex_docutils
+    from docutils import nodes
+
+    book.register_plugin("pybtex.style.labels", "mathguide_author_year", book.AuthorYearLabels)
+    backend = pybtex_docutils.Backend()
+    style = book.AuthorYearStyle()
+    shown = {}
+    for label, entry in zip(book.AuthorYearLabels().format_labels(entries.values()), entries.values(), strict=True):
+        formatted = style.format_entry(label, entry)
+        shown[entry.key] = nodes.paragraph("", "", *formatted.text.render(backend)).astext()
+    return shown
+
+
+def test_bibliography_shows_no_raw_tex_math() -> None:
+    # Issue 27, item 26: a title "$k$-Subset Sampling" was shown as raw TeX on the references page,
+    # which loads no MathJax. The style turns inline math into Unicode text when it formats an entry.
+    data = pybtex.database.parse_string(
+        r"""@inproceedings{ahmed2023simple, author = {Ahmed, Kareem and Zeng, Zhe},
+        title = {{SIMPLE}: A Gradient Estimator for $k$-Subset Sampling}, booktitle = {ICLR}, year = {2023}}
+        @article{x2000, author = {Doe, Jane}, title = {Projections onto the $\ell_1$ ball of \(\mathbb{R}^n\)
+        and $\alpha$-entmax}, journal = {J}, year = {2000}}""",
+        "bibtex",
+    )
+    shown = _formatted_references(data.entries)
+    assert "gradient estimator for k-subset sampling" in shown["ahmed2023simple"]
+    assert "ℓ₁ ball of ℝⁿ and α-entmax" in shown["x2000"]
+    book_entries = pybtex.database.parse_file(str(REPO / "references.bib")).entries
+    raw = {key: text for key, text in {**shown, **_formatted_references(book_entries)}.items()
+           if re.search(r"\$|\\\(|\\[a-zA-Z]+", text)}
+    assert raw == {}
+
+
 def test_macro_cell_defines_every_macro_of_the_book() -> None:
     config = yaml.safe_load((REPO / "_config.yml").read_text(encoding="utf-8"))
     macros = config["sphinx"]["config"]["mathjax3_config"]["tex"]["macros"]
