@@ -37,6 +37,16 @@ STATIC_DIR = Path(__file__).parent / "static"
 # --- proofs ------------------------------------------------------------------------------------------
 
 
+def _title_proof(admonition: nodes.admonition) -> None:
+    """Give a proof the title "Proof" (sphinx-proof prepends "Proof. " to its first paragraph instead)."""
+    first = next(iter(admonition.findall(nodes.paragraph)), None)
+    if first is not None and first.children and isinstance(first[0], nodes.Text):
+        text = str(first[0])
+        if text.startswith("Proof. "):
+            first[0] = nodes.Text(text[len("Proof. ") :])
+    admonition.insert(0, nodes.title("", "Proof"))
+
+
 def _fix_proofs(app: Sphinx, doctree: nodes.document) -> None:
     """Title collapsible proofs and give every proof a unique id."""
     count = 0
@@ -45,15 +55,65 @@ def _fix_proofs(app: Sphinx, doctree: nodes.document) -> None:
             continue
         count += 1
         admonition["ids"] = [f"proof-{count}"]
-        if "dropdown" not in admonition["classes"]:
-            continue
-        # sphinx-proof prepends "Proof. " to the first paragraph; the title says it now.
-        first = next(iter(admonition.findall(nodes.paragraph)), None)
-        if first is not None and first.children and isinstance(first[0], nodes.Text):
-            text = str(first[0])
-            if text.startswith("Proof. "):
-                first[0] = nodes.Text(text[len("Proof. ") :])
-        admonition.insert(0, nodes.title("", "Proof"))
+        if "dropdown" in admonition["classes"]:
+            _title_proof(admonition)
+
+
+# --- the PDF: proof titles and chapter numbers as on the site -------------------------------------------
+
+
+def _numbered_docs(srcdir) -> tuple[set[str], str | None]:
+    """The documents of the parts that _toc.yml numbers, and the first of them."""
+    import yaml
+
+    toc = yaml.safe_load((Path(srcdir) / "_toc.yml").read_text(encoding="utf-8"))
+    numbered: list[str] = []
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                numbered.append(re.sub(r"\.(md|ipynb)$", "", entry["file"]))
+            walk(entry.get("sections"))
+
+    for part in toc.get("parts", []):
+        if part.get("numbered"):
+            walk(part.get("chapters"))
+    return set(numbered), (numbered[0] if numbered else None)
+
+
+def latex_numbering(docname: str, numbered: set[str], first: str | None) -> str:
+    """The LaTeX put before a document of the PDF so that its chapter number is the site's.
+
+    The site numbers only the parts that _toc.yml marks ``numbered`` (the part overviews are
+    chapters 1, 2, ..., their chapters 1.1, 1.2, ...); LaTeX numbers every chapter, so the
+    introduction's five sections and the notation page took numbers 1 to 6 and "Maps onto the
+    simplex", 4 on the site, was chapter 10. Documents outside the numbered parts are unnumbered in
+    the PDF too, and the chapter counter starts at the first numbered document.
+    """
+    if docname in numbered:
+        return r"\setcounter{secnumdepth}{2}" + (r"\setcounter{chapter}{0}" if docname == first else "")
+    return r"\setcounter{secnumdepth}{-1}"
+
+
+def _fix_latex(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """The PDF's doctree (assembled from every document): proof titles and chapter numbers.
+
+    sphinx-proof makes a proof an admonition without a title. On the site a plain proof reads
+    "Proof. ..." in its first paragraph, but LaTeX's admonition box draws its coloured title bar
+    anyway, empty: in the PDF every proof gets the title "Proof".
+    """
+    if getattr(app.builder, "format", "") != "latex":
+        return
+    from sphinx import addnodes
+
+    for admonition in list(doctree.findall(nodes.admonition)):
+        titled = any(isinstance(child, nodes.title) for child in admonition.children)
+        if "proof" in admonition["classes"] and not titled:
+            _title_proof(admonition)
+    numbered, first = _numbered_docs(app.srcdir)
+    doctree.insert(0, nodes.raw("", latex_numbering(docname, numbered, first), format="latex"))
+    for start in list(doctree.findall(addnodes.start_of_file)):
+        start.insert(0, nodes.raw("", latex_numbering(start["docname"], numbered, first), format="latex"))
 
 
 # --- bibliography labels -----------------------------------------------------------------------------
@@ -332,6 +392,7 @@ def setup(app: Sphinx) -> dict:
     register_plugin("pybtex.style.formatting", "mathguide_author_year", AuthorYearStyle)
     app.add_config_value("mathguide_execution_budget", 30.0, "env")
     app.connect("doctree-read", _fix_proofs)
+    app.connect("doctree-resolved", _fix_latex)
     app.connect("env-updated", _check_budget)
     app.connect("build-finished", _write_notebooks)
     app.connect("build-finished", _fix_search_index)

@@ -91,3 +91,52 @@ def test_search_titles_name_the_kind_of_statement() -> None:
     assert book._search_title("", [[1, "proof-3"]]) is None
     assert book._search_title(r" (\mat{A}^+\vb{b} is optimal)", [[5, "thm-x"]]) == "Theorem: A^+b is optimal"
     assert book._search_title("Sparse maps", [[13, "sec"]]) == "Sparse maps"
+
+
+def test_pdf_chapter_numbers_are_the_sites() -> None:
+    # Issue 27, item 27: the site numbers only the numbered parts (part overviews 1, 2, ...), LaTeX
+    # numbered every chapter, so "Maps onto the simplex" was 4 on the site and Chapter 10 in the PDF
+    # (five sections of the introduction and the notation page came first).
+    numbered, first = book._numbered_docs(REPO)
+    assert first == "chapters/montecarlo/index"
+    assert "intro" not in numbered and "notation" not in numbered and "references" not in numbered
+    assert "chapters/simplex/soft-topk" in numbered
+    overviews = [doc for doc in _toc_order() if doc in numbered and doc.endswith("/index")]
+    assert overviews.index("chapters/simplex/index") + 1 == 4  # the site's "4. Maps onto the simplex"
+    assert book.latex_numbering("notation", numbered, first) == r"\setcounter{secnumdepth}{-1}"
+    assert book.latex_numbering(first, numbered, first) == r"\setcounter{secnumdepth}{2}\setcounter{chapter}{0}"
+    assert book.latex_numbering("chapters/simplex/index", numbered, first) == r"\setcounter{secnumdepth}{2}"
+
+
+def _toc_order() -> list[str]:
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text(encoding="utf-8"))
+    order: list[str] = []
+
+    def walk(entries):
+        for entry in entries or []:
+            order.append(entry["file"])
+            walk(entry.get("sections"))
+
+    for part in toc["parts"]:
+        walk(part["chapters"])
+    return order
+
+
+def test_every_proof_gets_a_title_in_the_pdf() -> None:
+    # Issue 27, item 27: a proof without a title drew an empty coloured title bar in the PDF.
+    from docutils import nodes
+
+    class Builder:
+        format = "latex"
+
+    class App:
+        builder = Builder()
+        srcdir = REPO
+
+    doctree = nodes.document(None, None)
+    proof = nodes.admonition("", nodes.paragraph("", "Proof. By induction."), classes=["proof", "proof"])
+    doctree += proof
+    book._fix_latex(App, doctree, "chapters/simplex/soft-topk")
+    assert isinstance(proof[0], nodes.title) and proof[0].astext() == "Proof"
+    assert proof[1].astext() == "By induction."
+    assert doctree[0].astext() == r"\setcounter{secnumdepth}{2}"  # the chapter's numbering, before it
