@@ -426,8 +426,13 @@ def solve_by_active_sets(problem: ConstrainedProblem, starts=None, *, tol: float
         Starting points for x (the multipliers start at their least-squares estimate there).
         Required unless ``problem`` comes from :func:`quadratic_program`.
     tol : float, default 1e-9
-        Acceptance tolerance on every KKT residual (scaled by ``1 + |f| + ||grad f||``), and the
-        distance under which two points are the same.
+        Acceptance tolerance on every KKT residual, and the relative distance under which two points
+        are the same. For a quadratic program each residual is compared with ``tol`` times the size
+        of the terms it sums (``|Q||x| + |c| + |A|^T|lambda|`` for stationarity, ``|A||x| + |b|``
+        for the constraints), after an exact power-of-two scaling of the objective and of each
+        constraint: the answer does not change when Q and c, or a constraint, are scaled. For other
+        problems the scale of ``g`` is unknown and the residuals are compared with
+        ``tol * (1 + |f| + ||grad f||)``.
 
     Returns
     -------
