@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections import Counter
 from pathlib import Path
 
@@ -36,6 +37,16 @@ STATIC_DIR = Path(__file__).parent / "static"
 # --- proofs ------------------------------------------------------------------------------------------
 
 
+def _title_proof(admonition: nodes.admonition) -> None:
+    """Give a proof the title "Proof" (sphinx-proof prepends "Proof. " to its first paragraph instead)."""
+    first = next(iter(admonition.findall(nodes.paragraph)), None)
+    if first is not None and first.children and isinstance(first[0], nodes.Text):
+        text = str(first[0])
+        if text.startswith("Proof. "):
+            first[0] = nodes.Text(text[len("Proof. ") :])
+    admonition.insert(0, nodes.title("", "Proof"))
+
+
 def _fix_proofs(app: Sphinx, doctree: nodes.document) -> None:
     """Title collapsible proofs and give every proof a unique id."""
     count = 0
@@ -44,15 +55,65 @@ def _fix_proofs(app: Sphinx, doctree: nodes.document) -> None:
             continue
         count += 1
         admonition["ids"] = [f"proof-{count}"]
-        if "dropdown" not in admonition["classes"]:
-            continue
-        # sphinx-proof prepends "Proof. " to the first paragraph; the title says it now.
-        first = next(iter(admonition.findall(nodes.paragraph)), None)
-        if first is not None and first.children and isinstance(first[0], nodes.Text):
-            text = str(first[0])
-            if text.startswith("Proof. "):
-                first[0] = nodes.Text(text[len("Proof. ") :])
-        admonition.insert(0, nodes.title("", "Proof"))
+        if "dropdown" in admonition["classes"]:
+            _title_proof(admonition)
+
+
+# --- the PDF: proof titles and chapter numbers as on the site -------------------------------------------
+
+
+def _numbered_docs(srcdir) -> tuple[set[str], str | None]:
+    """The documents of the parts that _toc.yml numbers, and the first of them."""
+    import yaml
+
+    toc = yaml.safe_load((Path(srcdir) / "_toc.yml").read_text(encoding="utf-8"))
+    numbered: list[str] = []
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                numbered.append(re.sub(r"\.(md|ipynb)$", "", entry["file"]))
+            walk(entry.get("sections"))
+
+    for part in toc.get("parts", []):
+        if part.get("numbered"):
+            walk(part.get("chapters"))
+    return set(numbered), (numbered[0] if numbered else None)
+
+
+def latex_numbering(docname: str, numbered: set[str], first: str | None) -> str:
+    """The LaTeX put before a document of the PDF so that its chapter number is the site's.
+
+    The site numbers only the parts that _toc.yml marks ``numbered`` (the part overviews are
+    chapters 1, 2, ..., their chapters 1.1, 1.2, ...); LaTeX numbers every chapter, so the
+    introduction's five sections and the notation page took numbers 1 to 6 and "Maps onto the
+    simplex", 4 on the site, was chapter 10. Documents outside the numbered parts are unnumbered in
+    the PDF too, and the chapter counter starts at the first numbered document.
+    """
+    if docname in numbered:
+        return r"\setcounter{secnumdepth}{2}" + (r"\setcounter{chapter}{0}" if docname == first else "")
+    return r"\setcounter{secnumdepth}{-1}"
+
+
+def _fix_latex(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """The PDF's doctree (assembled from every document): proof titles and chapter numbers.
+
+    sphinx-proof makes a proof an admonition without a title. On the site a plain proof reads
+    "Proof. ..." in its first paragraph, but LaTeX's admonition box draws its coloured title bar
+    anyway, empty: in the PDF every proof gets the title "Proof".
+    """
+    if getattr(app.builder, "format", "") != "latex":
+        return
+    from sphinx import addnodes
+
+    for admonition in list(doctree.findall(nodes.admonition)):
+        titled = any(isinstance(child, nodes.title) for child in admonition.children)
+        if "proof" in admonition["classes"] and not titled:
+            _title_proof(admonition)
+    numbered, first = _numbered_docs(app.srcdir)
+    doctree.insert(0, nodes.raw("", latex_numbering(docname, numbered, first), format="latex"))
+    for start in list(doctree.findall(addnodes.start_of_file)):
+        start.insert(0, nodes.raw("", latex_numbering(start["docname"], numbered, first), format="latex"))
 
 
 # --- bibliography labels -----------------------------------------------------------------------------
@@ -82,8 +143,77 @@ class AuthorYearLabels(BaseLabelStyle):
         yield from labels
 
 
+# The references page loads no MathJax (it has no math of its own), and pybtex-docutils passes TeX
+# math through as text: a title "$k$-Subset Sampling" would show raw "$k$" (or "\\(k\\)" once
+# written that way). Inline math in the fields a reference shows is therefore turned into Unicode text
+# when the entry is formatted: the mechanism, not each entry, keeps the page free of raw TeX.
+_MATH_SPAN = re.compile(r"\$([^$]*)\$|\\\((.*?)\\\)")
+_SUBSCRIPTS = dict(zip("0123456789+-=()aeoxhklmnpst", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₒₓₕₖₗₘₙₚₛₜ", strict=True))
+_SUPERSCRIPTS = dict(zip("0123456789+-=()in", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁱⁿ", strict=True))
+_BLACKBOARD = {"R": "ℝ", "N": "ℕ", "Z": "ℤ", "Q": "ℚ", "C": "ℂ"}
+_SYMBOLS = {"ell": "ℓ", "infty": "∞", "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥", "times": "×", "to": "→"}
+_GREEK = (
+    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma tau upsilon "
+    "phi chi psi omega"
+).split()
+
+
+def _script(text: str, table: dict[str, str]) -> str | None:
+    text = text[1:-1] if text.startswith("{") and text.endswith("}") else text
+    return "".join(table[c] for c in text) if all(c in table for c in text) else None
+
+
+def tex_math_to_text(text: str) -> str:
+    """Inline TeX math (``$...$`` or ``\\(...\\)``) in a bibliography field as Unicode text.
+
+    ``$k$-subset`` gives ``k-subset``, ``$\\ell_1$`` gives ``ℓ₁``, ``$\\mathbb{R}^n$`` gives ``ℝⁿ``. A
+    command it does not know is left as it is (and a test of the book's bibliography catches it).
+    """
+
+    def convert(match: re.Match) -> str:
+        math = match.group(1) if match.group(1) is not None else match.group(2)
+        math = re.sub(r"\\mathbb\{([A-Z])\}", lambda m: _BLACKBOARD.get(m.group(1), m.group(0)), math)
+        math = re.sub(r"\\(?:mathrm|mathit|text|mathbf|boldsymbol)\{([^{}]*)\}", r"\1", math)
+
+        def command(m: re.Match) -> str:
+            name = m.group(1)
+            if name in _SYMBOLS:
+                return _SYMBOLS[name]
+            if name.lower() in _GREEK:
+                case = "CAPITAL" if name[0].isupper() else "SMALL"
+                return unicodedata.lookup(f"GREEK {case} LETTER {name.upper()}")
+            return m.group(0)
+
+        math = re.sub(r"\\([A-Za-z]+)\s*", command, math)
+        for mark, table in (("_", _SUBSCRIPTS), ("^", _SUPERSCRIPTS)):
+            math = re.sub(
+                rf"\{mark}(\{{[^{{}}]*\}}|.)", lambda m, t=table: _script(m.group(1), t) or m.group(0), math
+            )
+        return math
+
+    return _MATH_SPAN.sub(convert, text)
+
+
+def _shown_text(text: str) -> str:
+    """A field as the page shows it: math as Unicode, ``\\url{...}`` as its address (pybtex keeps the
+    command itself as text, "\\url https://...")."""
+    return tex_math_to_text(re.sub(r"\\url\{([^{}]*)\}", r"\1", text))
+
+
+_SHOWN_FIELDS = ("title", "booktitle", "journal", "series", "note", "howpublished")
+
+
 class AuthorYearStyle(PlainStyle):
     default_label_style = "mathguide_author_year"
+
+    def format_entry(self, label, entry, bib_data=None):
+        fields = entry.fields
+        if any(re.search(r"\$|\\\(|\\url\{", fields.get(name, "")) for name in _SHOWN_FIELDS):
+            shown = {name: _shown_text(value) if name in _SHOWN_FIELDS else value for name, value in fields.items()}
+            copy = entry.__class__(entry.type, fields=shown, persons=entry.persons)
+            copy.key = entry.key
+            entry = copy
+        return super().format_entry(label, entry, bib_data=bib_data)
 
 
 # --- execution budget and notebooks ------------------------------------------------------------------
@@ -262,6 +392,7 @@ def setup(app: Sphinx) -> dict:
     register_plugin("pybtex.style.formatting", "mathguide_author_year", AuthorYearStyle)
     app.add_config_value("mathguide_execution_budget", 30.0, "env")
     app.connect("doctree-read", _fix_proofs)
+    app.connect("doctree-resolved", _fix_latex)
     app.connect("env-updated", _check_budget)
     app.connect("build-finished", _write_notebooks)
     app.connect("build-finished", _fix_search_index)

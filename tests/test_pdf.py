@@ -83,3 +83,20 @@ def test_no_missing_glyph(pdf_text) -> None:
     log = LOG.read_text(encoding="utf-8", errors="replace")
     missing = sorted(set(re.findall(r"Missing character: There is no (.+?) in font", log)))
     assert missing == []
+
+
+def test_chapter_numbers_match_the_site(pdf_text) -> None:
+    # The part overviews are chapters 1, 2, ... as on the site ("4. Maps onto the simplex"); the
+    # introduction, the notation page and the back matter are unnumbered.
+    # Table-of-contents lines: "<number> <title>   <page>" (page headers put the title last).
+    assert re.search(r"^[ \t\f]*4 Maps onto the simplex[ \t]+\d+$", pdf_text, re.M)
+    assert re.search(r"^[ \t\f]*1 Monte Carlo[ \t]+\d+$", pdf_text, re.M)
+    assert re.search(r"^[ \t\f]*Notation[ \t]+\d+$", pdf_text, re.M)
+    assert not re.search(r"^[ \t\f]*\d+ Notation[ \t]+\d+$", pdf_text, re.M)
+
+
+def test_every_proof_box_has_a_title(pdf_text) -> None:
+    # An untitled proof drew an empty coloured bar; each proof now opens with the title "Proof".
+    proofs = sum(len(re.findall(r"^```\{prf:proof\}", (REPO / f"{doc}.md").read_text(encoding="utf-8"), re.M))
+                 for doc in _toc_files() if doc.startswith("chapters/"))
+    assert len(re.findall(r"^\s*Proof\s*$", pdf_text, re.M)) >= proofs

@@ -29,6 +29,7 @@ from mathguide._validation import (
     as_generator,
     as_result,
     check_axis,
+    check_bool,
     check_positive_int,
     check_real_scalar,
     draw_samples,
@@ -187,13 +188,16 @@ def estimate_from_log_weights(
         Shapes differ, an empty sample axis, ``+inf``/NaN log-weights, non-finite values, or (self-
         normalised only) a batch entry whose weights are all zero, where the estimator is undefined.
     TypeError
-        Non-real input, or a non-integer ``axis``.
+        Non-real input, a non-integer ``axis``, or a ``self_normalized`` that is not a bool.
 
     Notes
     -----
     Cost :math:`O(n)` per batch entry. Stability: the weights are rescaled by ``exp(-max log w)``
-    (max-subtraction) before any sum; the plain estimate multiplies the scale back at the end, the
-    self-normalised one never needs it.
+    (max-subtraction) before any sum, and the values by a power of two near their largest magnitude;
+    the plain estimate multiplies both scales back at the end (as ``2**k`` times a factor
+    ``exp(r)``, ``|r| <= ln(2)/2``, so that it overflows only when the estimate itself does), the
+    self-normalised one needs only the values' scale. Scaling the values by ``c`` scales the
+    estimate and the standard error by ``c``, exactly for a power of two, at any magnitude.
 
     References
     ----------
@@ -201,8 +205,7 @@ def estimate_from_log_weights(
 
     See the chapter ``chapters/montecarlo/importance-sampling.md``.
     """
-    if not isinstance(self_normalized, bool):
-        raise TypeError(f"self_normalized must be a bool, got {self_normalized!r}")
+    self_normalized = check_bool(self_normalized, "self_normalized")
     lw_in = as_float_array(log_weights, "log_weights", allow_inf=True)
     fx_in = as_float_array(values, "values")
     if lw_in.shape != fx_in.shape:
@@ -214,6 +217,11 @@ def estimate_from_log_weights(
     n = lw.shape[-1]
     s, m = _scaled_weights(lw)
     ess = effective_sample_size(lw, axis=-1)
+    # The values in units of a power of two near their largest magnitude, per batch entry (an exact
+    # rescaling): sums of squares of values of size 2**1000 would overflow, of size 2**-1000
+    # underflow, and the estimate and its standard error scale exactly with the values.
+    fx_unit = np.frexp(np.max(np.abs(fx), axis=-1))[1]  # exponent e with max |f| < 2**e
+    fx = np.ldexp(fx, -fx_unit[..., None])
     if self_normalized:
         total = np.sum(s, axis=-1, keepdims=True)
         if np.any(total == 0):
@@ -226,18 +234,44 @@ def estimate_from_log_weights(
         resid = fx - estimate[..., None]
         std_error = np.sqrt(np.sum(wbar * wbar * resid * resid, axis=-1))
     else:
-        g = s * fx  # w_i f_i / exp(m), with |s| <= 1
-        # Multiply the scale back; exp(-inf) = 0 for all-zero rows. Overflows (to inf) only if the
-        # largest weight itself exceeds the double range.
-        scale = np.exp(m)
-        estimate = scale * np.mean(g, axis=-1)
+        g = s * fx  # w_i f_i / (exp(m) 2**fx_unit), with |g| <= 1
+        # The mean and the spread in units of their own power of two (exact), so that a spread far
+        # below the mean's scale is not lost to underflow of its squares.
+        g_unit = np.frexp(np.max(np.abs(g), axis=-1))[1]
+        g = np.ldexp(g, -g_unit[..., None])
+        estimate = _times_exp(np.mean(g, axis=-1), m, g_unit + fx_unit)
         if n > 1:
-            std_error = scale * np.std(g, axis=-1, ddof=1) / math.sqrt(n)
+            std_error = _times_exp(np.std(g, axis=-1, ddof=1) / math.sqrt(n), m, g_unit + fx_unit)
+    if self_normalized:
+        estimate, std_error = np.ldexp(estimate, fx_unit), np.ldexp(std_error, fx_unit)
     if n == 1:  # one sample says nothing about the spread (and ddof=1 would divide by zero)
         std_error = np.full(np.shape(estimate), np.nan)
     return ImportanceSamplingResult(
         as_result(estimate), as_result(std_error), as_result(np.asarray(ess))
     )
+
+
+_LN2_HI = 0.693147180369123816490  # ln 2 split in two (Cody and Waite): k * _LN2_HI is exact for |k| < 2**20
+_LN2_LO = 1.90821492927058770002e-10
+
+
+def _times_exp(x: np.ndarray, m: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """``x * exp(m) * 2**e`` without spurious overflow or underflow of ``exp(m)`` or ``2**e`` alone.
+
+    ``m = k ln 2 + r`` with an integer ``k`` and ``|r| <= ln(2)/2``; then the product is
+    ``ldexp(x exp(r), k + e)``, which overflows to ``inf`` or underflows (gradually) only when the
+    product itself does. ``m = -inf`` (all weights zero) gives 0.
+    """
+    m = np.asarray(m, dtype=np.float64)
+    zero = np.isneginf(m)
+    m = np.where(zero, 0.0, m)
+    # Beyond |k| = 4000 the product is out of range whatever x and e are: clipping k leaves r large,
+    # and exp(r) saturates to inf or 0 as the product does.
+    k = np.clip(np.rint(m / math.log(2.0)), -4000, 4000)
+    r = (m - k * _LN2_HI) - k * _LN2_LO
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        out = np.ldexp(x * np.exp(r), (k + e).astype(np.int64))  # saturates exactly when the value does
+    return np.where(zero | (x == 0), 0.0 * x, out)
 
 
 def _check_callable(func, name: str) -> None:
@@ -436,9 +470,9 @@ def exponential_tail_second_moment(a, rate) -> float | np.ndarray:
     # lam (lam/4 - a) rather than lam^2/4 - lam a: no inf - inf when lam^2 overflows. If the product
     # itself overflows, log E_q[w^2] is +-inf and exp gives the right limit (inf or 0); the two
     # infinite terms never have opposite signs (lam > 4a > 0 forces u < 0, so log erfc(u) ~ log 2).
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore"):  # log_m, or its exponential, beyond the range: the value is 0 or inf
         log_m = lam * (lam / 4 - a) + log_erfc - np.log(4.0 * math.sqrt(math.pi) * lam)
-    return as_result(np.exp(log_m))
+        return as_result(np.exp(log_m))
 
 
 def _d_log_second_moment(lam: float, a: float) -> float:
@@ -518,10 +552,10 @@ def exponential_tail_rate(a: float, *, criterion: str = "second_moment") -> floa
         if _d_log_second_moment(hi, a) >= 0:
             break
         hi *= 2
-    # xtol is absolute: it must be far below lam itself, which is about 1/|a| for very negative a.
-    return float(
-        optimize.brentq(_d_log_second_moment, lo, hi, args=(a,), xtol=1e-300, rtol=4 * np.finfo(float).eps)
-    )
+    # xtol is absolute: it must be far below lam itself, which is about 1/|a| for very negative a
+    # (down to ~1e-308): a fixed 1e-300 stopped at a = -2**1000 with lam off by a factor 2.
+    xtol = min(1e-300, lo * 1e-3 * np.finfo(float).eps)
+    return float(optimize.brentq(_d_log_second_moment, lo, hi, args=(a,), xtol=xtol, rtol=4 * np.finfo(float).eps))
 
 
 def normal_tail_probability(

@@ -319,18 +319,33 @@ def optimal_lambda(log_ratio) -> float:
     if u.size < 2:
         raise ValueError(f"log_ratio must have at least 2 entries, got {u.size}")
     shift = u.max()
-    rho = np.exp(u - shift)  # r / e^shift, in (0, 1]: no overflow
-    rho_c = rho - rho.mean()
-    var_rho = np.mean(rho_c * rho_c)
+    # r / e^shift - 1 = expm1(u - shift) in [-1, 0], kept to full relative accuracy: exp(u - shift)
+    # would round to 1 for log-ratios within ~1e-16 of each other (at 2**-500 times ordinary
+    # log-ratios every r is 1 + 2**-500 x) and make the spread of r vanish.
+    with np.errstate(over="ignore"):  # u - shift = -inf only for log-ratios ~1e308 apart: expm1 gives -1
+        rho = np.expm1(u - shift)
+    rho_c = _unit_scaled(rho - rho.mean())
+    u_unit, e_u = _unit_scaled(u)  # centred after scaling: the sum of huge log-ratios cannot overflow
+    u_c, e_c = _unit_scaled(u_unit - u_unit.mean())
+    u_c = (u_c, e_u + e_c)
+    var_rho = np.mean(rho_c[0] * rho_c[0])
     if not var_rho > 0:
         raise ValueError("log_ratio is constant: Var(r) = 0 and the optimal lambda is undefined")
-    cov = np.mean((u - u.mean()) * rho_c)
+    cov = np.mean(u_c[0] * rho_c[0])
     if cov <= 0:  # only through rounding; the population covariance is >= 0
         return 0.0
-    # lambda = e^{-shift} cov(u, rho) / var(rho), assembled in log space; it exceeds the largest
-    # float only when the log-ratios are all below ~ -709, and then inf is the right answer.
+    # lambda = e^{-shift} 2^(e_u - e_rho) cov / var (the two spreads were scaled by 2^-e_u and
+    # 2^-e_rho), assembled in log space; it exceeds the largest float only when the log-ratios are
+    # all below ~ -709, and then inf is the right answer.
+    log_lambda = np.log(cov) - np.log(var_rho) - shift + (u_c[1] - rho_c[1]) * np.log(2.0)
     with np.errstate(over="ignore"):
-        return float(np.exp(np.log(cov) - np.log(var_rho) - shift))
+        return float(np.exp(log_lambda))
+
+
+def _unit_scaled(x: np.ndarray) -> tuple[np.ndarray, int]:
+    """``(x / 2**e, e)`` with ``max |x| / 2**e`` in [1/2, 1): an exact rescaling (``e = 0`` for x = 0)."""
+    e = int(np.frexp(np.abs(x).max())[1])
+    return np.ldexp(x, -e), e
 
 
 def k_kl_pq(log_ratio) -> float | np.ndarray:
@@ -419,15 +434,19 @@ def bregman_estimator(log_ratio, f: Callable[[np.ndarray], np.ndarray], f_prime_
     ValueError
         If ``log_ratio`` has NaN or infinities or an entry above ``log`` of the largest float (the
         ratio would overflow), ``f_prime_at_1`` is not finite, ``f(1) != 0``, or ``f`` does not
-        return an array of the shape of its input.
+        return an array of the shape of its input; or if a nonzero log-ratio is so close to 0 (about
+        ``|log_ratio| < 1e-15``) that the result would keep no correct digit (see the Notes).
     TypeError
         If ``f`` is not callable or ``f_prime_at_1`` is not a real number.
 
     Notes
     -----
     Generic and therefore not stabilised: ``r`` is formed explicitly (so log-ratios above ~709.78
-    in float64, ~88.72 in float32, are refused) and ``f(r) - f'(1)(r - 1)`` may cancel near ``r = 1``. Use the dedicated
-    functions for KL in either direction.
+    in float64, ~88.72 in float32, are refused) and ``f(r) - f'(1)(r - 1)`` cancels near ``r = 1``:
+    its relative error is about :math:`\varepsilon / |\log r|`. Where that leaves no correct digit
+    (``r`` rounds to 1 while ``log_ratio`` is not 0, as for any log-ratio times ``2**-500``) the
+    call is refused instead of returning 0 or noise. Use the dedicated functions for KL in either
+    direction: they are accurate at every scale.
 
     References
     ----------
@@ -450,7 +469,27 @@ def bregman_estimator(log_ratio, f: Callable[[np.ndarray], np.ndarray], f_prime_
             "work from the log-ratio"
         )
     r = np.exp(u)
-    return as_result(_apply_elementwise(f, r) - f_prime_at_1 * (r - 1))
+    f_r = _apply_elementwise(f, r)
+    out = f_r - f_prime_at_1 * (r - 1)
+    # Refuse rather than return a value without a correct digit. Near r = 1 the value is about
+    # f''(1) (r - 1)^2 / 2, computed from the rounded r: when r - 1 differs from the exact
+    # expm1(log_ratio) by more than half of it (|log_ratio| below ~1e-15; 2**-500 times any
+    # log-ratio gives r = 1 exactly and the value 0), or when the subtraction cancels to below the
+    # rounding of its terms, nothing of the value is left.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        exact = np.expm1(u)
+        lost = (u != 0) & (
+            (np.abs((r - 1) - exact) > 0.5 * np.abs(exact))
+            | (np.abs(out) < 2 * np.finfo(u.dtype).eps * (np.abs(f_r) + np.abs(f_prime_at_1 * (r - 1))))
+        )
+    if np.any(lost):
+        worst = float(np.abs(u[lost]).max())
+        raise ValueError(
+            f"log_ratio has {int(lost.sum())} nonzero entries (up to |log_ratio| = {worst:.3g}) so close to 0 "
+            "that the generic f(r) - f'(1)(r - 1) keeps no correct digit (r = exp(log_ratio) rounds to "
+            "1, or the subtraction cancels); use k3 or k_kl_pq, which work from the log-ratio"
+        )
+    return as_result(out)
 
 
 def _apply_elementwise(f: Callable[[np.ndarray], np.ndarray], r: np.ndarray) -> np.ndarray:
@@ -532,7 +571,11 @@ def kl_gaussian(mu_q, sigma_q, mu_p, sigma_p, *, axis: int | None = None) -> flo
         ) from None
     if axis is not None:
         axis = check_axis(axis, mq.ndim)
-    log_t = 2 * (np.log(sq) - np.log(sp))  # log of the variance ratio, without forming it
+    # log of the variance ratio, without forming it (it may overflow) and without subtracting two
+    # logarithms of the deviations themselves (at sigma ~ 2**1000 each is ~693 and their difference
+    # would lose 10 bits): sigma = m 2**e with m in [1/2, 1), so log(sq/sp) = log(mq/mp) + (eq - ep) log 2.
+    (m_q, e_q), (m_p, e_p) = np.frexp(sq), np.frexp(sp)
+    log_t = 2 * (np.log(m_q / m_p) + (e_q - e_p) * np.log(2.0))
     with np.errstate(over="ignore"):  # a gap or a ratio beyond the float range: the value is inf
         gap = (mq - mp) / sp
         out = 0.5 * (_expm1_minus(log_t) + gap * gap)
@@ -626,7 +669,8 @@ def estimator_bias_std(
         along axis 0, or the log-densities do not return ``n`` finite-or-``-inf`` values.
     TypeError
         If ``n`` is not an integer, ``rng`` is not a generator or seed, a callable is missing, or
-        ``sample_q`` fails when called as ``sample_q(rng, n)`` (e.g. written as ``(n, rng)``).
+        ``sample_q`` fails when called as ``sample_q(rng, n)`` (e.g. written as ``(n, rng)``), or a
+        log-density returns something other than real numbers (complex, strings).
 
     Notes
     -----
@@ -648,7 +692,7 @@ def estimator_bias_std(
     x = draw_samples(sample_q, rng, n, "sample_q")
     logs = []
     for fn, name in ((log_p, "log_p"), (log_q, "log_q")):
-        values = np.asarray(fn(x), dtype=np.float64)
+        values = as_float_array(fn(x), f"{name}(x)", allow_inf=True, allow_nan=True).astype(np.float64)
         if values.shape != (n,):
             raise ValueError(f"{name}(x) must have shape ({n},), got {values.shape}")
         logs.append(values)

@@ -45,6 +45,8 @@ __all__ = [
 
 # At most this many inequality constraints in `solve_by_active_sets` (2**m active sets).
 MAX_ENUMERATED_CONSTRAINTS = 12
+# mfcq_holds: the least margin max_d min_i -a_i^T d / ||a_i|| (unitless) that counts as strict.
+MFCQ_MARGIN = 1e-8
 
 
 class Evaluation(NamedTuple):
@@ -112,7 +114,10 @@ class ConstrainedProblem:
         """Evaluate f, its gradient, g, h and the Jacobians at ``x``, checking every shape."""
         x = _as_point(x, self.n_vars)
         n = self.n_vars
-        f = float(self.objective(x))
+        f = as_float_array(self.objective(x), "objective(x)", allow_inf=True, allow_nan=True)
+        if f.size != 1:
+            raise ValueError(f"objective(x) must return one number, got an array of shape {f.shape}")
+        f = float(f.reshape(()))
         if not np.isfinite(f):
             raise ValueError("objective returned a non-finite value")
         grad = _checked(self.gradient(x), (n,), "gradient")
@@ -137,7 +142,9 @@ def _as_point(x, n: int) -> np.ndarray:
 
 
 def _checked(value, shape, name: str) -> np.ndarray:
-    array = np.asarray(value, dtype=np.float64)
+    # Real numbers only (a complex or string result is a TypeError naming the callable); NaN and
+    # infinities are reported below as non-finite values.
+    array = as_float_array(value, name, allow_inf=True, allow_nan=True).astype(np.float64)
     if array.ndim == 0 and shape is None:
         array = array.reshape(1)
     # Accept the right entries with singleton axes added or dropped ((n,) for (1, n), (m,) for
@@ -279,7 +286,7 @@ def mfcq_holds(problem: ConstrainedProblem, x, *, tol: float = 1e-8) -> bool:
     problem : ConstrainedProblem
     x : array_like of shape (n_vars,)
     tol : float, default 1e-8
-        Activity tolerance, and the margin below which a strict inequality counts as failed.
+        Activity tolerance, in the units of g (scale it with the constraints).
 
     Returns
     -------
@@ -289,7 +296,10 @@ def mfcq_holds(problem: ConstrainedProblem, x, *, tol: float = 1e-8) -> bool:
     -----
     Solved as the linear program ``max t`` s.t. ``a_i^T d + t <= 0`` (``a_i`` the active gradients
     scaled to unit length), ``J_h d = 0``, ``-1 <= d <= 1``, ``0 <= t <= 1``; MFCQ holds iff the
-    optimal ``t`` exceeds ``tol``. A zero active gradient makes MFCQ fail. LICQ implies MFCQ.
+    optimal ``t`` exceeds ``MFCQ_MARGIN = 1e-8``. ``t`` is unitless (the gradients have unit length),
+    so the margin does not depend on ``tol``, which has the units of ``g``: scaling the constraints
+    and ``tol`` by the same factor leaves the answer unchanged. A zero active gradient makes MFCQ
+    fail. LICQ implies MFCQ.
     See the chapter ``chapters/optimization/kkt.md``.
     """
     tol = _check_tol(tol)
@@ -299,6 +309,9 @@ def mfcq_holds(problem: ConstrainedProblem, x, *, tol: float = 1e-8) -> bool:
         return False
     if g_active.shape[0] == 0:
         return True
+    # Unit rows: each scaled by a power of two to its largest entry first, so that the norm neither
+    # overflows (rows of size 2**600) nor underflows to 0 (rows of size 2**-600).
+    g_active = g_active / _power_of_two(np.abs(g_active).max(axis=1))[:, None]
     norms = np.linalg.norm(g_active, axis=1)
     if np.any(norms == 0.0):
         return False
@@ -314,7 +327,7 @@ def mfcq_holds(problem: ConstrainedProblem, x, *, tol: float = 1e-8) -> bool:
         bounds=[(-1.0, 1.0)] * n + [(0.0, 1.0)],
         method="highs",
     )
-    return bool(result.status == 0 and -result.fun > tol)
+    return bool(result.status == 0 and -result.fun > MFCQ_MARGIN)
 
 
 class Multipliers(NamedTuple):
@@ -354,7 +367,14 @@ def estimate_multipliers(problem: ConstrainedProblem, x, *, tol: float = 1e-8) -
     tol = _check_tol(tol)
     ev = problem.evaluate(x)
     active, g_active = _active_gradients(ev, tol)
-    matrix = np.vstack([g_active, ev.h_jac]).T  # (n, |A| + p)
+    # Columns and right-hand side in units of powers of two (exact): the multipliers are found for
+    # the scaled problem and scaled back, so that gradients of size 2**1000 do not overflow inside
+    # the least-squares solver and those of size 2**-1000 are not lost to its absolute tolerances.
+    columns = np.vstack([g_active, ev.h_jac])
+    column_unit = _power_of_two(np.abs(columns).max(axis=1, initial=0.0))
+    grad_unit = _power_of_two(np.abs(ev.grad).max(initial=0.0))
+    matrix = (columns / column_unit[:, None]).T  # (n, |A| + p)
+    grad = ev.grad / grad_unit
     lam = np.zeros(ev.g.size)
     mu = np.zeros(ev.h.size)
     k = g_active.shape[0]
@@ -362,9 +382,10 @@ def estimate_multipliers(problem: ConstrainedProblem, x, *, tol: float = 1e-8) -
         lower = np.r_[np.zeros(k), np.full(ev.h.size, -np.inf)]
         upper = np.full(matrix.shape[1], np.inf)
         if np.all(lower == -np.inf):  # only equalities: plain least squares
-            solution = np.linalg.lstsq(matrix, -ev.grad, rcond=None)[0]
+            solution = np.linalg.lstsq(matrix, -grad, rcond=None)[0]
         else:
-            solution = lsq_linear(matrix, -ev.grad, bounds=(lower, upper), method="bvls", tol=1e-14).x
+            solution = lsq_linear(matrix, -grad, bounds=(lower, upper), method="bvls", tol=1e-14).x
+        solution = solution * grad_unit / column_unit
         lam[active] = np.maximum(solution[:k], 0.0)
         mu = solution[k:]
     stationarity = _max_or_zero(np.abs(ev.grad + ev.g_jac.T @ lam + ev.h_jac.T @ mu))
@@ -405,8 +426,13 @@ def solve_by_active_sets(problem: ConstrainedProblem, starts=None, *, tol: float
         Starting points for x (the multipliers start at their least-squares estimate there).
         Required unless ``problem`` comes from :func:`quadratic_program`.
     tol : float, default 1e-9
-        Acceptance tolerance on every KKT residual (scaled by ``1 + |f| + ||grad f||``), and the
-        distance under which two points are the same.
+        Acceptance tolerance on every KKT residual, and the relative distance under which two points
+        are the same. For a quadratic program each residual is compared with ``tol`` times the size
+        of the terms it sums (``|Q||x| + |c| + |A|^T|lambda|`` for stationarity, ``|A||x| + |b|``
+        for the constraints), after an exact power-of-two scaling of the objective and of each
+        constraint: the answer does not change when Q and c, or a constraint, are scaled. For other
+        problems the scale of ``g`` is unknown and the residuals are compared with
+        ``tol * (1 + |f| + ||grad f||)``.
 
     Returns
     -------
@@ -493,27 +519,82 @@ def _accept(problem, found, z, idx, active, m, tol) -> None:
     found.append(KKTPoint(x, lam, mu, ev.f, active))
 
 
+def _power_of_two(value) -> np.ndarray:
+    """``2**e`` with ``2**(e-1) <= value < 2**e`` elementwise (1 where ``value`` is 0): exact scale factors."""
+    value = np.asarray(value, dtype=np.float64)
+    return np.where(value > 0, np.ldexp(1.0, np.frexp(value)[1]), 1.0)
+
+
 def _qp_kkt_points(problem: ConstrainedProblem, tol: float) -> list[KKTPoint]:
-    """Active-set enumeration for a quadratic program: one linear KKT system per active set."""
+    """Active-set enumeration for a quadratic program: one linear KKT system per active set.
+
+    Every test is relative to the size of the terms it compares (no "1 +"), and the data are scaled
+    by powers of two before the least-squares solves (each constraint row to unit size, the
+    objective to the size of the rows), so that the answer is the same at any scale of Q, c or of a
+    constraint: a KKT matrix with blocks of sizes 2**-500 and 1 would otherwise lose its small block
+    to the rank cut-off of ``lstsq``.
+    """
     q, c, a_ineq, b_ineq, a_eq, b_eq = problem.quadratic
     m = b_ineq.size
     if m > MAX_ENUMERATED_CONSTRAINTS:
         limit = MAX_ENUMERATED_CONSTRAINTS
         raise ValueError(f"problem has {m} inequality constraints; at most {limit} can be enumerated")
+    # Exact rescaling: row i of a constraint block by 1/2**e_i, the objective by 1/2**e_f. The
+    # multipliers of the scaled problem are lam_i * 2**e_i / 2**e_f; x is unchanged.
+    rows_i = _power_of_two(np.abs(np.c_[a_ineq, b_ineq]).max(axis=1, initial=0.0))
+    rows_e = _power_of_two(np.abs(np.c_[a_eq, b_eq]).max(axis=1, initial=0.0))
+    a_i, b_i = a_ineq / rows_i[:, None], b_ineq / rows_i
+    a_e, b_e = a_eq / rows_e[:, None], b_eq / rows_e
+    size_q = np.abs(q).max()
+    objective_unit = _power_of_two(size_q if size_q > 0 else np.abs(c).max(initial=0.0))
+    qs, cs = q / objective_unit, c / objective_unit
+    n = q.shape[0]
     found: list[KKTPoint] = []
     for size in range(m + 1):
         for active in itertools.combinations(range(m), size):
             idx = np.array(active, dtype=int)
-            rows = np.vstack([a_ineq[idx], a_eq])  # (|A| + p, n)
+            rows = np.vstack([a_i[idx], a_e])  # (|A| + p, n)
             k = rows.shape[0]
-            kkt = np.block([[q, rows.T], [rows, np.zeros((k, k))]])
-            rhs = np.concatenate([-c, b_ineq[idx], b_eq])
+            kkt = np.block([[qs, rows.T], [rows, np.zeros((k, k))]])
+            rhs = np.concatenate([-cs, b_i[idx], b_e])
             z = np.linalg.lstsq(kkt, rhs, rcond=None)[0]
-            scale = 1.0 + np.abs(kkt).max() * (1.0 + np.abs(z).max()) + np.abs(rhs).max()
-            if np.abs(kkt @ z - rhs).max() > tol * scale:  # inconsistent system: no point
+            # Consistent system: the residual is within tol of the size of the terms (a norm-wise
+            # test, meaningful because the rows have been equilibrated above).
+            if np.abs(kkt @ z - rhs).max() > tol * (np.abs(kkt) @ np.abs(z) + np.abs(rhs)).max():
                 continue
-            _accept(problem, found, z, idx, active, m, tol)
+            x = z[:n]
+            lam = np.zeros(m)
+            lam[idx] = z[n : n + idx.size]
+            mu = z[n + idx.size :]
+            if not _qp_point_is_kkt(qs, cs, a_i, b_i, a_e, b_e, x, lam, mu, tol):
+                continue
+            scale = np.abs(x).max(initial=0.0)
+            if any(np.abs(x - point.x).max() <= np.sqrt(tol) * max(scale, np.abs(point.x).max()) for point in found):
+                continue
+            objective = float(0.5 * (x @ q @ x) + c @ x)
+            found.append(KKTPoint(x, lam * objective_unit / rows_i, mu * objective_unit / rows_e, objective, active))
     return sorted(found, key=lambda point: point.objective)
+
+
+def _qp_point_is_kkt(q, c, a_i, b_i, a_e, b_e, x, lam, mu, tol) -> bool:
+    """The four KKT conditions of a quadratic program, each to ``tol`` relative to its own terms."""
+    ax = np.abs(x)
+    stationarity = q @ x + c + a_i.T @ lam + a_e.T @ mu
+    terms = np.abs(q) @ ax + np.abs(c) + np.abs(a_i).T @ np.abs(lam) + np.abs(a_e).T @ np.abs(mu)
+    if np.abs(stationarity).max(initial=0.0) > tol * terms.max(initial=0.0):
+        return False
+    # The rows are equilibrated (each of size ~1), so one scale serves all constraints: the size of
+    # the terms of the largest.
+    g, h = a_i @ x - b_i, a_e @ x - b_e
+    g_terms = max((np.abs(a_i) @ ax + np.abs(b_i)).max(initial=0.0), (np.abs(a_e) @ ax + np.abs(b_e)).max(initial=0.0))
+    if np.any(g > tol * g_terms) or np.any(np.abs(h) > tol * g_terms):
+        return False
+    # A multiplier is negative beyond rounding when its pull on the gradient, lam_i * ||a_i||, is
+    # more than tol of the gradient's terms.
+    row_size = np.abs(a_i).max(axis=1, initial=0.0)
+    if np.any(-lam * row_size > tol * terms.max(initial=0.0)):
+        return False
+    return not np.any(np.abs(lam * g) > tol * np.abs(lam) * g_terms)
 
 
 def quadratic_program(q, c, a_ineq=None, b_ineq=None, a_eq=None, b_eq=None) -> ConstrainedProblem:
@@ -545,7 +626,9 @@ def quadratic_program(q, c, a_ineq=None, b_ineq=None, a_eq=None, b_eq=None) -> C
     if q.ndim != 2 or q.shape[0] != q.shape[1] or q.shape[0] == 0:
         raise ValueError(f"q must be a non-empty square matrix, got shape {q.shape}")
     n = q.shape[0]
-    if not np.allclose(q, q.T, rtol=0.0, atol=8 * np.finfo(float).eps * (1.0 + np.abs(q).max())):
+    # Symmetric to rounding, relative to the size of q (an absolute floor would accept any q scaled
+    # down far enough).
+    if np.any(np.abs(q - q.T) > 8 * np.finfo(float).eps * np.abs(q).max()):
         raise ValueError("q must be symmetric")
     if c.shape != (n,):
         raise ValueError(f"c must have shape ({n},), got {c.shape}")
