@@ -15,12 +15,14 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 import unicodedata
 from collections import Counter
 from pathlib import Path
 
+import latexcodec  # noqa: F401  (registers the "ulatex" codec; pybtex depends on it)
 from docutils import nodes
 from pybtex.plugin import register_plugin
 from pybtex.style.formatting.plain import Style as PlainStyle
@@ -122,7 +124,8 @@ def _fix_latex(app: Sphinx, doctree: nodes.document, docname: str) -> None:
 def _author_label(entry) -> str:
     persons = entry.persons.get("author") or entry.persons.get("editor") or []
     names = [" ".join(person.prelast_names + person.last_names) for person in persons]
-    names = [re.sub(r"[{}]", "", name) for name in names]
+    # BibTeX accents ({\"o}) become the letters a reader expects (ö): "Björck", not "Bj\"orck".
+    names = [re.sub(r"[{}]", "", codecs.decode(name, "ulatex")) for name in names]
     if not names:
         return re.sub(r"[{}]", "", entry.fields.get("key", entry.key))
     if len(names) == 1:

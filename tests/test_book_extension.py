@@ -30,6 +30,13 @@ def test_bibliography_labels_are_unique_and_author_year() -> None:
     assert re.fullmatch(r"Su, 2024[a-z]", by_key["su2024softmax"])
 
 
+def test_bibliography_labels_show_accented_letters_not_tex() -> None:
+    entries = pybtex.database.parse_file(str(REPO / "references.bib")).entries
+    labels = list(book.AuthorYearLabels().format_labels(entries.values()))
+    assert [label for label in labels if "\\" in label or "{" in label] == []
+    assert any(label.startswith("Björck") for label in labels)
+
+
 def test_bibliography_titles_hold_no_tex_math() -> None:
     # references.html loads no MathJax (it has no math of its own): titles use Unicode instead.
     entries = pybtex.database.parse_file(str(REPO / "references.bib")).entries
