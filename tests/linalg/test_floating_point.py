@@ -418,7 +418,8 @@ def test_relative_condition_number_closed_forms():
     kappa_shift = relative_condition_number(lambda t: t - 1, np.ones_like, x)
     np.testing.assert_allclose(kappa_shift, np.abs(x / (x - 1)), rtol=4 * EPS64, atol=0)
     np.testing.assert_allclose(relative_condition_number(np.exp, np.exp, x), x, rtol=4 * EPS64, atol=0)
-    # At a zero of f the problem is infinitely ill conditioned; at x = 0 the numerator vanishes.
+    # At a zero of f the problem is infinitely ill conditioned; at x = 0 the numerator vanishes. Both
+    # are exact in IEEE arithmetic (1.0 - 1 == 0 and sin(0.0) == 0.0 are exactly rounded), on any machine.
     assert relative_condition_number(lambda t: t - 1, np.ones_like, 1.0) == np.inf
     assert relative_condition_number(np.sin, np.cos, 0.0) == 0.0
     with pytest.raises(TypeError, match="callable"):
